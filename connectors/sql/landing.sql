@@ -1,0 +1,77 @@
+-- Landing tables: every message exactly as received, encrypted (connectors/crypto.py layout), with plaintext
+-- routing columns that carry no personal data. Owned by the database owner; the pipeline role may write.
+create table if not exists landing.ingest_batches (
+  batch_id uuid primary key,
+  source_kind text not null,               -- file | mllp | replay | rest
+  started_at timestamptz not null default now(),
+  finished_at timestamptz,
+  inputs int not null default 0,           -- files or connections
+  landed int not null default 0,
+  duplicates int not null default 0,
+  rejected int not null default 0,
+  bytes bigint not null default 0
+);
+
+create table if not exists landing.hl7_messages (
+  message_id bigint generated always as identity primary key,
+  batch_id uuid,
+  received_at timestamptz not null default now(),
+  source_kind text not null,
+  sender text not null,                    -- MSH-3 | MSH-4 (system identity, not a person)
+  receiver text not null default '',       -- MSH-5 | MSH-6
+  message_type text not null,              -- MSH-9.1
+  trigger_event text not null default '',  -- MSH-9.2
+  message_structure text not null default '',
+  control_id text not null,                -- MSH-10
+  version text not null default '',        -- MSH-12
+  charset text not null default 'utf-8',
+  payload_bytes int not null,
+  content_hmac bytea not null,             -- keyed fingerprint of the raw bytes (dedup)
+  control_id_reused boolean not null default false,
+  key_version int not null,
+  payload bytea not null,                  -- encrypted raw message bytes (lossless)
+  doc bytea not null,                      -- encrypted JSON document (segments/fields) read by staging
+  constraint hl7_messages_dedup unique (sender, control_id, content_hmac)
+);
+create index if not exists hl7_messages_received on landing.hl7_messages (received_at);
+create index if not exists hl7_messages_key_version on landing.hl7_messages (key_version);
+
+create table if not exists landing.fhir_resources (
+  resource_row_id bigint generated always as identity primary key,
+  batch_id uuid,
+  received_at timestamptz not null default now(),
+  source_kind text not null,
+  resource_type text not null,
+  resource_key bytea,                      -- keyed fingerprint of type/id (ids can be MRNs)
+  version_id text,
+  bundle_type text,
+  payload_bytes int not null,
+  content_hmac bytea not null,
+  key_version int not null,
+  payload bytea not null,                  -- encrypted resource JSON
+  constraint fhir_resources_dedup unique (resource_type, content_hmac)
+);
+create index if not exists fhir_resources_received on landing.fhir_resources (received_at);
+create index if not exists fhir_resources_key_version on landing.fhir_resources (key_version);
+
+create table if not exists landing.rejected (
+  rejected_id bigint generated always as identity primary key,
+  batch_id uuid,
+  received_at timestamptz not null default now(),
+  source_kind text not null,
+  format text not null,                    -- hl7v2 | fhir | unknown
+  rule text not null,                      -- machine rule id, e.g. msh.control_id.required
+  field_path text not null default '',     -- e.g. MSH-10, Observation.status, line 17
+  error_code text not null default '',     -- HL7 table 0357 code where it applies
+  reason text not null,                    -- human sentence naming field and rule, never the value
+  payload_bytes int not null,
+  content_hmac bytea not null,
+  key_version int not null,
+  payload bytea not null,                  -- encrypted offending bytes
+  status text not null default 'open',     -- open | replayed | discarded
+  resolved_at timestamptz,
+  constraint rejected_dedup unique (content_hmac, rule)
+);
+
+grant usage on schema landing to wardflow_pipeline;
+grant select, insert, update, delete on all tables in schema landing to wardflow_pipeline;

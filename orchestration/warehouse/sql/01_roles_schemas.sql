@@ -1,0 +1,47 @@
+-- Roles, schemas and the grants of DESIGN.md decision 7. Run by `wardflow init` as the database owner.
+-- Idempotent. Role passwords are set by the caller (never written here).
+create extension if not exists pgcrypto with schema public;
+
+do $$
+begin
+  if not exists (select from pg_roles where rolname = 'wardflow_pipeline') then
+    create role wardflow_pipeline login;
+  end if;
+  if not exists (select from pg_roles where rolname = 'wardflow_analyst') then
+    create role wardflow_analyst login;
+  end if;
+  if not exists (select from pg_roles where rolname = 'wardflow_compliance') then
+    create role wardflow_compliance login;
+  end if;
+end $$;
+
+-- Nobody but the three roles (and the owner) may connect; nobody may create in public.
+do $$
+begin
+  execute format('revoke all on database %I from public', current_database());
+  execute format('grant connect, temporary on database %I to wardflow_pipeline', current_database());
+  execute format('grant connect on database %I to wardflow_analyst, wardflow_compliance', current_database());
+  execute format('grant create on database %I to wardflow_pipeline', current_database());
+end $$;
+revoke create on schema public from public;
+grant usage on schema public to wardflow_pipeline;  -- pgcrypto lives in public
+
+-- Schemas belong to the database owner so that the pipeline can create (dbt) but never drop what it does
+-- not own, such as the append-only audit.events.
+create schema if not exists landing;
+create schema if not exists vault;
+create schema if not exists clinical;
+create schema if not exists analytics;
+create schema if not exists audit;
+grant usage, create on schema landing, vault, clinical, analytics, audit to wardflow_pipeline;
+
+-- Analysts: analytics only. Compliance: audit only. Default privileges cover what dbt creates later,
+-- dbt grants re-apply them after every build (also full refreshes).
+revoke all on schema landing, vault, clinical from wardflow_analyst, wardflow_compliance;
+revoke all on schema audit from wardflow_analyst;
+revoke all on schema analytics from wardflow_compliance;
+grant usage on schema analytics to wardflow_analyst;
+grant usage on schema audit to wardflow_compliance;
+alter default privileges for role wardflow_pipeline in schema analytics grant select on tables to wardflow_analyst;
+alter default privileges for role wardflow_pipeline in schema audit grant select on tables to wardflow_compliance;
+alter default privileges for role wardflow_pipeline revoke execute on functions from public;
