@@ -1,0 +1,76 @@
+{#- The one privacy vocabulary (DESIGN.md decision 5). Python reads the same lists from the manifest. -#}
+{% macro wardflow_privacy_vocabulary() -%}
+  {{ return({
+    "category": ["personal_attributes", "health_status", "medical_application", "payment",
+                 "health_resources", "public_health"],
+    "level": [1, 2, 3, 4, 5],
+    "identifier": ["direct", "quasi", "sensitive", "none"],
+    "hipaa": ["none", "names", "geographic", "dates", "phone", "fax", "email", "national_id", "mrn",
+              "health_plan", "account", "license", "vehicle", "device", "url", "ip", "biometric", "photo",
+              "other_unique"],
+    "treatment": ["encrypt", "pseudonymize", "mask", "generalize", "date_shift", "redact_text", "drop", "keep"],
+  }) }}
+{%- endmacro %}
+
+{% macro wardflow_column_privacy(column) -%}
+  {%- set cfg = column.get("config") or {} -%}
+  {%- set meta = (cfg.get("meta") or {}) if cfg is mapping else {} -%}
+  {{ return(meta.get("privacy") or (column.get("meta") or {}).get("privacy")) }}
+{%- endmacro %}
+
+{#- Problems with one column's declaration, as sentences naming the column and the rule. -#}
+{% macro wardflow_privacy_problems(where, column_name, privacy, layer) -%}
+  {%- set vocab = wardflow_privacy_vocabulary() -%}
+  {%- set problems = [] -%}
+  {%- if privacy is not mapping -%}
+    {%- do problems.append(where ~ "." ~ column_name ~ ": no config.meta.privacy (rule privacy.declared)") -%}
+  {%- else -%}
+    {%- for key in ["category", "level", "identifier", "hipaa", "treatment"] -%}
+      {%- if privacy.get(key) not in vocab[key] -%}
+        {%- do problems.append(where ~ "." ~ column_name ~ ": privacy." ~ key ~ " missing or not one of "
+              ~ vocab[key] | join(", ") ~ " (rule privacy." ~ key ~ ")") -%}
+      {%- endif -%}
+    {%- endfor -%}
+    {%- if layer in ["clinical", "analytics"] and privacy.get("identifier") == "direct"
+          and privacy.get("treatment") not in ["pseudonymize", "mask"] -%}
+      {%- do problems.append(where ~ "." ~ column_name ~ ": a direct identifier in " ~ layer
+            ~ " must be pseudonymized or masked (rule privacy.direct_identifier_layer)") -%}
+    {%- endif -%}
+    {%- if layer == "vault" and privacy.get("identifier") == "direct"
+          and privacy.get("treatment") not in ["encrypt", "pseudonymize"] -%}
+      {%- do problems.append(where ~ "." ~ column_name ~ ": a direct identifier in vault must be encrypted"
+            ~ " (rule privacy.vault_encrypt)") -%}
+    {%- endif -%}
+  {%- endif -%}
+  {{ return(problems) }}
+{%- endmacro %}
+
+{#- on-run-start: refuse to build when any column of any model, seed or source lacks a valid declaration. -#}
+{% macro wardflow_assert_privacy_declared() -%}
+  {%- if execute -%}
+    {%- set problems = [] -%}
+    {%- for node in graph.nodes.values() if node.package_name == project_name
+          and node.resource_type in ["model", "seed", "snapshot"] -%}
+      {%- set layer = node.fqn[1] if node.fqn | length > 2 else "" -%}
+      {%- if not node.columns -%}
+        {%- do problems.append(node.name ~ ": declares no columns (rule privacy.declared)") -%}
+      {%- endif -%}
+      {%- for column in node.columns.values() -%}
+        {%- do problems.extend(wardflow_privacy_problems(node.name, column.name, wardflow_column_privacy(column), layer)) -%}
+      {%- endfor -%}
+    {%- endfor -%}
+    {%- for source in graph.sources.values() if source.package_name == project_name -%}
+      {%- if not source.columns -%}
+        {%- do problems.append(source.source_name ~ "." ~ source.name ~ ": declares no columns (rule privacy.declared)") -%}
+      {%- endif -%}
+      {%- for column in source.columns.values() -%}
+        {%- do problems.extend(wardflow_privacy_problems(source.source_name ~ "." ~ source.name, column.name,
+              wardflow_column_privacy(column), "landing")) -%}
+      {%- endfor -%}
+    {%- endfor -%}
+    {%- if problems -%}
+      {{ exceptions.raise_compiler_error("Privacy declarations incomplete (deny by default):\n  - " ~ problems | join("\n  - ")) }}
+    {%- endif -%}
+  {%- endif -%}
+  select 1
+{%- endmacro %}

@@ -1,0 +1,57 @@
+-- One row per vital-sign measurement from HL7 OBX or FHIR Observation, mapped to LOINC and UCUM, with
+-- patient and device pseudonym keys. Non-vital observations are left for other models.
+with hl7 as (
+    select 'hl7:' || o.message_id || ':' || o.seg_index as observation_key, 'hl7' as source,
+           o.message_id::text as occurrence, o.code_system, o.code, o.value_num, o.unit_code,
+           o.observed_at, o.abnormal_flag,
+           case when o.device_id is not null then 'eui64|' || upper(o.device_id) end as device_identifier,
+           o.message_id as landing_row_id
+    from {{ ref('stg_hl7__observations') }} as o
+    where o.value_type in ('NM', 'SN') and o.value_num is not null
+),
+fhir_patients as (
+    select resource_row_id::text as occurrence, full_url, 'Patient/' || resource_id as local_ref
+    from {{ ref('stg_fhir__patients') }}
+),
+fhir_devices as (
+    select full_url, 'Device/' || resource_id as local_ref, 'serial|' || upper(device_identifier) as device_identifier
+    from {{ ref('stg_fhir__devices') }} where device_identifier is not null
+),
+fhir as (
+    select 'fhir:' || o.resource_row_id || ':' || o.component_index, 'fhir',
+           (select p.occurrence from fhir_patients as p
+             where o.subject_reference in (p.full_url, p.local_ref) or o.subject_reference like '%/' || p.local_ref
+             limit 1),
+           case when o.code_system = 'http://loinc.org' then 'LN' else o.code_system end, o.code, o.value_num,
+           o.unit_code, o.observed_at, o.abnormal_flag,
+           (select d.device_identifier from fhir_devices as d
+             where o.device_reference in (d.full_url, d.local_ref) or o.device_reference like '%/' || d.local_ref
+             limit 1),
+           o.resource_row_id
+    from {{ ref('stg_fhir__observations') }} as o
+    where o.value_num is not null and coalesce(o.status, 'final') not in ('entered-in-error', 'cancelled')
+),
+unified as (select * from hl7 union all select * from fhir)
+select
+    u.observation_key,
+    u.source,
+    r.patient_key,
+    vault.pseudonym('device|' || u.device_identifier) as device_key,
+    u.device_identifier,
+    codes.loinc_code,
+    codes.vital_name,
+    u.code_system as source_code_system,
+    u.code as source_code,
+    u.value_num,
+    coalesce(units.ucum_unit, u.unit_code) as unit,
+    u.observed_at,
+    nullif(u.abnormal_flag, '') as abnormal_flag,
+    codes.min_plausible,
+    codes.max_plausible,
+    u.landing_row_id
+from unified as u
+join {{ ref('vital_sign_codes') }} as codes
+  on codes.source_system = u.code_system and codes.source_code = u.code
+left join {{ ref('int_patient_occurrences_resolved') }} as r on r.source = u.source and r.occurrence = u.occurrence
+left join {{ ref('unit_map') }} as units on units.source_unit = u.unit_code
+where u.observed_at is not null

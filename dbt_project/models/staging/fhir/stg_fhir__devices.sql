@@ -1,0 +1,10 @@
+-- One row per FHIR Device resource: identity as sent (serials are identifiers; in flight only).
+select
+    r.resource_row_id,
+    r.resource ->> 'id' as resource_id,
+    r.full_url,
+    coalesce(r.resource #>> '{serialNumber}', r.resource #>> '{identifier,0,value}', r.resource #>> '{udiCarrier,0,deviceIdentifier}') as device_identifier,
+    coalesce(r.resource #>> '{type,coding,0,display}', r.resource #>> '{type,text}') as device_kind,
+    r.resource ->> 'manufacturer' as manufacturer
+from {{ ref('stg_fhir__resources') }} as r
+where r.resource_type = 'Device'

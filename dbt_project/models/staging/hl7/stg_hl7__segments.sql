@@ -1,0 +1,12 @@
+-- One row per segment of each message, in order, with the MSH-7 time of its message.
+select
+    m.message_id,
+    m.received_at,
+    m.message_type,
+    m.trigger_event,
+    s.seg_index::int as seg_index,
+    s.seg ->> 0 as segment_id,
+    s.seg,
+    {{ hl7_ts(hl7('m.segments -> 0', 7)) }} as message_at
+from {{ ref('stg_hl7__messages') }} as m
+cross join lateral jsonb_array_elements(m.segments) with ordinality as s(seg, seg_index)
