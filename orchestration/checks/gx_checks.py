@@ -1,0 +1,90 @@
+"""Great Expectations suites as Dagster asset checks. The privacy checks block and, on failure, withdraw
+the analyst's access to the failing relation (fail closed) and write an audit event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+from psycopg import sql
+
+from expectations.context import run_suite
+from expectations.results import CheckOutcome, summarize
+from orchestration.resources import WardflowWarehouse
+from orchestration.translator import layer_of
+
+
+def analytics_models(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return sorted((n for n in manifest["nodes"].values()
+                   if n["resource_type"] == "model" and layer_of(n) == "analytics"), key=lambda n: n["name"])
+
+
+def privacy_columns(model: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(text columns to scan for identifier patterns, pseudonym columns to check for format)."""
+    text, pseudonyms = [], []
+    for column in model["columns"].values():
+        privacy = ((column.get("config") or {}).get("meta") or {}).get("privacy") or {}
+        if privacy.get("treatment") == "pseudonymize":
+            pseudonyms.append(column["name"])
+        elif (column.get("data_type") or "text").lower() in ("text", "varchar", "character varying"):
+            text.append(column["name"])
+    return text, pseudonyms
+
+
+def _metadata(outcomes: list[CheckOutcome]) -> dict[str, Any]:
+    failed = [o for o in outcomes if not o.success]
+    return {
+        "expectations": len(outcomes),
+        "failed": len(failed),
+        "failed_expectations": dg.MetadataValue.json([o.as_dict() for o in failed]),
+        "unexpected_rows": int(sum(o.counts.get("unexpected_count", 0) for o in outcomes)),
+    }
+
+
+def set_publication(warehouse: WardflowWarehouse, schema: str, name: str, published: bool, details: dict) -> None:
+    statement = "grant select on {} to wardflow_analyst" if published else "revoke select on {} from wardflow_analyst"
+    with warehouse.connect() as conn:
+        conn.execute(sql.SQL(statement).format(sql.Identifier(schema, name)))
+        if not published:
+            conn.execute("select audit.record('privacy.quarantine', %s, %s::jsonb)",
+                         (f"{schema}.{name}", json.dumps(details)))
+        conn.commit()
+
+
+def build_privacy_checks(manifest: Mapping[str, Any]) -> list[dg.AssetChecksDefinition]:
+    checks = []
+    for model in analytics_models(manifest):
+        checks.append(_privacy_check(model["schema"], model["name"], *privacy_columns(model)))
+    return checks
+
+
+def _privacy_check(schema: str, name: str, text: list[str], pseudonyms: list[str]) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=dg.AssetKey(["analytics", name]), name="privacy_suite", blocking=True,
+                    description="No resident ID, phone or e-mail pattern in any text column, pseudonyms well formed "
+                                "(Great Expectations, over exactly the rows analysts are served). Failure withdraws analyst access.")
+    def _check(warehouse: WardflowWarehouse) -> dg.AssetCheckResult:
+        from expectations.suites.privacy import privacy_expectations
+
+        result = run_suite(warehouse.settings(), "pipeline", "privacy", schema, name,
+                           privacy_expectations(text, pseudonyms))
+        outcomes = summarize("privacy", f"{schema}.{name}", result)
+        passed = all(o.success for o in outcomes)
+        set_publication(warehouse, schema, name, passed, {"failed": [o.expectation for o in outcomes if not o.success]})
+        return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.ERROR, metadata=_metadata(outcomes))
+
+    _check.__name__ = f"privacy_{name}"
+    return _check
+
+
+@dg.asset_check(asset=dg.AssetKey(["clinical", "fct_vital_signs"]), name="quality_suite",
+                description="Vital signs within physiological ranges, UCUM units, keys present (Great Expectations).")
+def vital_signs_quality(warehouse: WardflowWarehouse) -> Iterator[dg.AssetCheckResult]:
+    from expectations.suites.quality import vital_sign_expectations
+
+    result = run_suite(warehouse.settings(), "pipeline", "quality", "clinical", "fct_vital_signs",
+                       vital_sign_expectations())
+    outcomes = summarize("quality", "clinical.fct_vital_signs", result)
+    yield dg.AssetCheckResult(passed=all(o.success for o in outcomes), severity=dg.AssetCheckSeverity.WARN,
+                              metadata=_metadata(outcomes))

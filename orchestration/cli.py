@@ -1,0 +1,246 @@
+"""`wardflow`: the one command-line entry point (DESIGN.md, Interfaces).
+
+Output for people goes through rich; `--json` prints one JSON object for machines. Exit status is
+non-zero on failure. Nothing printed here ever contains a personal value or a key.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from connectors.settings import load_settings
+
+app = typer.Typer(help="wardflow: HL7 v2 and FHIR to audited, de-identified PostgreSQL marts.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The embedded PostgreSQL (used when WARDFLOW_DATABASE_URL is unset).", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+console = Console(stderr=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def emit(data: dict, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, default=str) + "\n")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+# --- database ---------------------------------------------------------------------------------------
+
+@db_app.command("start")
+def db_start(as_json: JsonFlag = False) -> None:
+    """Start the embedded PostgreSQL (idempotent)."""
+    from orchestration.warehouse.embedded import EmbeddedPostgres
+
+    status = EmbeddedPostgres(load_settings().home).start()
+    _print_db_status(status, as_json)
+
+
+@db_app.command("stop")
+def db_stop(as_json: JsonFlag = False) -> None:
+    """Stop the embedded PostgreSQL (idempotent)."""
+    from orchestration.warehouse.embedded import EmbeddedPostgres
+
+    _print_db_status(EmbeddedPostgres(load_settings().home).stop(), as_json)
+
+
+@db_app.command("status")
+def db_status(as_json: JsonFlag = False) -> None:
+    """Is the embedded PostgreSQL running, where, which version."""
+    from orchestration.warehouse.embedded import EmbeddedPostgres
+
+    settings = load_settings()
+    if settings.database_url:
+        emit({"embedded": False}, as_json)
+        if not as_json:
+            console.print("WARDFLOW_DATABASE_URL is set: the embedded PostgreSQL is not used.")
+        return
+    status = EmbeddedPostgres(settings.home).status()
+    _print_db_status(status, as_json)
+    if not status.running:
+        raise typer.Exit(3)
+
+
+def _print_db_status(status, as_json: bool) -> None:
+    data = {"running": status.running, "pid": status.pid, "port": status.port, "data_dir": str(status.data_dir),
+            "version": status.version, "message": status.message}
+    emit(data, as_json)
+    if not as_json:
+        state = "[green]running[/green]" if status.running else "[yellow]stopped[/yellow]"
+        console.print(f"embedded PostgreSQL {state} port={status.port} version={status.version} ({status.message})")
+
+
+@db_app.command("url")
+def db_url(role: Annotated[str, typer.Option(help="pipeline, analyst, compliance or admin")] = "analyst") -> None:
+    """Print a connection URL for a role (for psql and BI tools). It holds that role's password."""
+    from orchestration.warehouse.database import role_url
+
+    if role not in ("pipeline", "analyst", "compliance", "admin"):
+        raise fail(f"--role must be pipeline, analyst, compliance or admin, not {role!r}")
+    sys.stdout.write(role_url(load_settings(), role) + "\n")
+
+
+@app.command()
+def init(as_json: JsonFlag = False) -> None:
+    """Create extensions, schemas, roles, grants, crypto functions and the key file (idempotent)."""
+    from orchestration.warehouse.database import init_database
+
+    report = init_database(load_settings())
+    emit(report.as_dict(), as_json)
+    if not as_json:
+        created = " (new key file created, mode 0600)" if report.key_created else ""
+        console.print(f"[green]initialised[/green] database {report.database}; key versions {report.key_versions}"
+                      f"{created}; roles {', '.join(report.roles)}")
+
+
+# --- data -------------------------------------------------------------------------------------------
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("out/synthetic"),
+    patients: Annotated[int, typer.Option(min=1)] = 50,
+    days: Annotated[int, typer.Option(min=1)] = 2,
+    devices: Annotated[int, typer.Option(min=1)] = 10,
+    seed: int = 42,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write a synthetic hospital: HL7 v2 monitor ORU and HIS ADT files, FHIR bundles and NDJSON."""
+    from connectors.synthetic import generate as run_generate
+
+    summary = run_generate(out, patients=patients, days=days, devices=devices, seed=seed)
+    emit(summary.as_dict(), as_json)
+    if not as_json:
+        console.print(f"[green]generated[/green] into {out}: {summary.as_dict()}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders; HL7 v2 and FHIR detected by content.")],
+    as_json: JsonFlag = False,
+    validate: Annotated[str, typer.Option(help="lenient or strict")] = "lenient",
+) -> None:
+    """Land files: encrypted into landing.*, duplicates counted, bad input in landing.rejected."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from connectors.crypto import load_keyring
+    from connectors.ingest import ingest_paths, iter_files
+    from orchestration.warehouse.database import connect
+
+    settings = load_settings()
+    try:
+        files = list(iter_files(paths))
+    except FileNotFoundError as exc:
+        raise fail(str(exc), 2) from None
+    total = sum(p.stat().st_size for p in files)
+    ring = load_keyring(settings)
+    with connect(settings, "pipeline") as conn, Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        console=console, disable=as_json or total < 5_000_000, transient=True,
+    ) as progress:
+        task = progress.add_task("ingesting", total=total)
+        report = ingest_paths(files, conn, ring, validate=validate,
+                              on_progress=lambda n: progress.advance(task, n))
+    emit(report.as_dict(), as_json)
+    if not as_json:
+        c = report.counts
+        console.print(f"{report.files} files: [green]{c.landed} landed[/green], {c.duplicates} duplicate, "
+                      f"[yellow]{c.rejected} rejected[/yellow] in {report.seconds:.1f}s")
+
+
+@app.command()
+def run(as_json: JsonFlag = False) -> None:
+    """Materialize everything in-process: inbox → landing → dbt layers → checks. Non-zero if a blocking check fails."""
+    from orchestration.runner import run_everything
+
+    outcome = run_everything(load_settings())
+    emit(outcome.as_dict(), as_json)
+    if not as_json:
+        outcome.print(console)
+    if not outcome.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(as_json: JsonFlag = False) -> None:
+    """Row counts per landing table and per model."""
+    from orchestration.status import collect_status
+
+    data = collect_status(load_settings())
+    emit(data, as_json)
+    if not as_json:
+        table = Table("relation", "rows", title="wardflow status")
+        for relation, rows in data["relations"].items():
+            table.add_row(relation, str(rows))
+        console.print(table)
+
+
+@app.command()
+def report(out: Annotated[Path | None, typer.Option(help="Folder for the report files.")] = None,
+           as_json: JsonFlag = False) -> None:
+    """Write the classification report: every column of every relation with its declared privacy."""
+    from orchestration.reports import write_classification_report
+
+    settings = load_settings()
+    paths = write_classification_report(out or settings.home / "reports")
+    emit({k: str(v) for k, v in paths.items()}, as_json)
+    if not as_json:
+        console.print(f"[green]report[/green] {paths['markdown']} and {paths['csv']}")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonFlag = False) -> None:
+    """Recompute the audit hash chain; report the first broken link."""
+    from orchestration.audit import verify_chain
+
+    result = verify_chain(load_settings())
+    emit(result, as_json)
+    if not as_json:
+        if result["ok"]:
+            console.print(f"[green]audit chain intact[/green]: {result['events']} events")
+        else:
+            console.print(f"[red]audit chain broken[/red] at event {result['first_broken']}")
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    patients: int = 50, days: int = 2, devices: int = 10, seed: int = 42,
+    as_json: JsonFlag = False,
+) -> None:
+    """Init, generate a small hospital, ingest it, build every layer, check, report, and summarize."""
+    from orchestration.demo import run_demo
+
+    summary = run_demo(load_settings(), patients=patients, days=days, devices=devices, seed=seed, console=console)
+    emit(summary, as_json)
+    if not summary["ok"]:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except Exception as exc:  # a clear message, no traceback full of values
+        from connectors.crypto import KeyError_
+        from orchestration.warehouse.database import DatabaseError
+
+        if isinstance(exc, KeyError_ | DatabaseError | FileNotFoundError):
+            console.print(f"[red]error:[/red] {exc}")
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

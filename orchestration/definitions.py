@@ -1,0 +1,33 @@
+"""The only Definitions: landing → dbt layers (staging … analytics, audit) → Great Expectations checks."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets.dbt import wardflow_dbt_assets
+from orchestration.assets.landing import landing_inbox
+from orchestration.checks.gx_checks import build_privacy_checks, vital_signs_quality
+from orchestration.project import wardflow_dbt
+from orchestration.resources import WardflowWarehouse
+from orchestration.sensors import inbox_sensor, ingest_job
+
+everything_job = dg.define_asset_job("wardflow_all", selection=dg.AssetSelection.all())
+daily = dg.ScheduleDefinition(job=everything_job, cron_schedule="15 2 * * *", name="nightly_build")
+
+
+def build_definitions() -> dg.Definitions:
+    manifest = json.loads(wardflow_dbt.manifest_path.read_text())
+    return dg.Definitions(
+        assets=[landing_inbox, wardflow_dbt_assets],
+        asset_checks=[*build_privacy_checks(manifest), vital_signs_quality],
+        jobs=[everything_job, ingest_job],
+        schedules=[daily],
+        sensors=[inbox_sensor],
+        resources={"dbt": DbtCliResource(project_dir=wardflow_dbt), "warehouse": WardflowWarehouse()},
+    )
+
+
+defs = build_definitions()
