@@ -21,7 +21,9 @@ app = typer.Typer(help="wardflow: HL7 v2 and FHIR to audited, de-identified Post
                   no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The embedded PostgreSQL (used when WARDFLOW_DATABASE_URL is unset).", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+keys_app = typer.Typer(help="Key versions: status, rotation and re-encryption.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
@@ -215,6 +217,53 @@ def audit_verify(as_json: JsonFlag = False) -> None:
         raise typer.Exit(1)
 
 
+@keys_app.command("status")
+def keys_status(as_json: JsonFlag = False) -> None:
+    """Key versions and, per table holding sealed data, rows per key version (no key material)."""
+    from orchestration.keys import key_status
+
+    data = key_status(load_settings())
+    emit(data, as_json)
+    if not as_json:
+        console.print(f"current version {data['current']} (pseudonym version {data['pseudonym_version']}), "
+                      f"versions {data['versions']}, rows not yet on current: {data.get('pending', 0)}")
+        table = Table("table", "rows per key version")
+        for name, counts in data["rows"].items():
+            table.add_row(name, ", ".join(f"v{v}: {n}" for v, n in sorted(counts.items())) or "empty")
+        console.print(table)
+
+
+@keys_app.command("rotate")
+def keys_rotate(batch_size: int = 5000, as_json: JsonFlag = False) -> None:
+    """Add a key version, then re-encrypt landing and vault in batches while the pipeline keeps running."""
+    from orchestration.keys import rotate_keys
+
+    result = rotate_keys(load_settings(), batch_size=batch_size)
+    emit(result, as_json)
+    complete = result.get("reencrypted", {}).get("complete", True)
+    if not as_json:
+        console.print(f"key version {result['old_version']} → {result['new_version']}; re-encrypted "
+                      f"{result.get('reencrypted', {}).get('rows', 0)} rows"
+                      + ("" if complete else " [yellow](rows remain: run `wardflow keys reencrypt`)[/yellow]"))
+        for warning in result.get("warnings", []):
+            console.print(f"[yellow]warning:[/yellow] {warning}")
+    if not complete:
+        raise typer.Exit(1)
+
+
+@keys_app.command("reencrypt")
+def keys_reencrypt(batch_size: int = 5000, as_json: JsonFlag = False) -> None:
+    """Re-encrypt rows still sealed with an older key version (safe to re-run)."""
+    from orchestration.keys import reencrypt
+
+    result = reencrypt(load_settings(), batch_size=batch_size)
+    emit(result, as_json)
+    if not as_json:
+        console.print(f"re-encrypted {result['rows']} rows to version {result['key_version']}")
+    if not result["complete"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def demo(
     patients: int = 50, days: int = 2, devices: int = 10, seed: int = 42,
@@ -234,9 +283,10 @@ def main() -> None:
         app()
     except Exception as exc:  # a clear message, no traceback full of values
         from connectors.crypto import KeyError_
+        from orchestration.keys import KeyRotationError
         from orchestration.warehouse.database import DatabaseError
 
-        if isinstance(exc, KeyError_ | DatabaseError | FileNotFoundError):
+        if isinstance(exc, KeyError_ | DatabaseError | FileNotFoundError | KeyRotationError):
             console.print(f"[red]error:[/red] {exc}")
             sys.exit(2)
         raise

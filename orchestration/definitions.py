@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -18,6 +21,12 @@ everything_job = dg.define_asset_job("wardflow_all", selection=dg.AssetSelection
 daily = dg.ScheduleDefinition(job=everything_job, cron_schedule="15 2 * * *", name="nightly_build")
 
 
+def dbt_executable() -> str:
+    """The dbt next to this interpreter (the venv), so that PATH need not include the venv."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
 def build_definitions() -> dg.Definitions:
     manifest = json.loads(wardflow_dbt.manifest_path.read_text())
     return dg.Definitions(
@@ -26,7 +35,7 @@ def build_definitions() -> dg.Definitions:
         jobs=[everything_job, ingest_job],
         schedules=[daily],
         sensors=[inbox_sensor],
-        resources={"dbt": DbtCliResource(project_dir=wardflow_dbt), "warehouse": WardflowWarehouse()},
+        resources={"dbt": DbtCliResource(project_dir=wardflow_dbt, dbt_executable=dbt_executable()), "warehouse": WardflowWarehouse()},
     )
 
 

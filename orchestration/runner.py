@@ -50,10 +50,14 @@ def ensure_dagster_home(settings: Settings) -> str:
     home = os.environ.get("DAGSTER_HOME") or str(settings.home / "dagster")
     os.makedirs(home, exist_ok=True)
     os.environ["DAGSTER_HOME"] = home
+    config = os.path.join(home, "dagster.yaml")
+    if not os.path.exists(config):
+        with open(config, "w") as handle:
+            handle.write("telemetry:\n  enabled: false\n")
     return home
 
 
-def run_everything(settings: Settings, job_name: str = "wardflow_all") -> RunOutcome:
+def run_everything(settings: Settings, job_name: str = "wardflow_all", log_level: str = "WARNING") -> RunOutcome:
     import dagster as dg
 
     from orchestration.project import prepare_manifest
@@ -64,7 +68,9 @@ def run_everything(settings: Settings, job_name: str = "wardflow_all") -> RunOut
 
     started = time.perf_counter()
     instance = dg.DagsterInstance.get()
-    result = defs.resolve_job_def(job_name).execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def(job_name).execute_in_process(
+        instance=instance, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     checks = [{"asset": "/".join(e.asset_key.path), "check": e.check_name, "passed": e.passed,
                "severity": e.severity.value} for e in result.get_asset_check_evaluations()]
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key]

@@ -1,6 +1,5 @@
 """Sensors: new files in the inbox trigger the ingest job; the run key is the set of files seen."""
 
-from __future__ import annotations
 
 import hashlib
 

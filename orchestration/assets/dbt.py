@@ -1,8 +1,7 @@
 """Every dbt model, seed and test as Dagster assets and asset checks (tests at severity error block)."""
 
-from __future__ import annotations
 
-import dagster as dg
+from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.project import wardflow_dbt
@@ -11,7 +10,7 @@ from orchestration.translator import WardflowTranslator
 
 
 @dbt_assets(manifest=wardflow_dbt.manifest_path, project=wardflow_dbt, dagster_dbt_translator=WardflowTranslator())
-def wardflow_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WardflowWarehouse):
+def wardflow_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WardflowWarehouse):
     """Build vault → clinical → analytics (and the audit catalog); keys reach dbt only as PGOPTIONS."""
     with environment(warehouse.dbt_env()):
         yield from dbt.cli(["build"], context=context).stream()

@@ -1,8 +1,8 @@
 """Landing assets: the inbox drop folder ingested into landing.hl7_messages and landing.fhir_resources."""
 
-from __future__ import annotations
 
 import dagster as dg
+from dagster import AssetExecutionContext
 
 from connectors.crypto import load_keyring
 from connectors.ingest import ingest_paths
@@ -18,7 +18,7 @@ LANDING_KEYS = [dg.AssetKey(["landing", "hl7_messages"]), dg.AssetKey(["landing"
            for key in LANDING_KEYS],
     can_subset=False,
 )
-def landing_inbox(context: dg.AssetExecutionContext, warehouse: WardflowWarehouse):
+def landing_inbox(context: AssetExecutionContext, warehouse: WardflowWarehouse):
     """Ingest every file waiting in the inbox; each file moves to processed/ (or rejected/ if any part was)."""
     settings = warehouse.settings()
     inbox = inbox_dir(settings)

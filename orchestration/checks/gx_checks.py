@@ -1,7 +1,6 @@
 """Great Expectations suites as Dagster asset checks. The privacy checks block and, on failure, withdraw
 the analyst's access to the failing relation (fail closed) and write an audit event."""
 
-from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping

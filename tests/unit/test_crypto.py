@@ -5,8 +5,16 @@ import json
 
 import pytest
 
-from connectors.crypto import (Fingerprinter, IntegrityError, KeyError_, KeyRing, Sealer, load_keyring,
-                               parse_keyring, save_keyring)
+from connectors.crypto import (
+    Fingerprinter,
+    IntegrityError,
+    KeyError_,
+    KeyRing,
+    Sealer,
+    load_keyring,
+    parse_keyring,
+    save_keyring,
+)
 from connectors.settings import load_settings
 
 

@@ -1,0 +1,205 @@
+"""HL7 v2 acknowledgements (ACK segment text; MLLP framing is separate). Pure, no I/O.
+
+* Mode (HL7 2.9): original when MSH-15 and MSH-16 are both empty, else enhanced. Original mode answers
+  with an application ACK (AA/AE/AR); enhanced mode with a commit ACK (CA/CE/CR) when MSH-15 asks for
+  one and an application ACK when MSH-16 asks for one, per table 0155: AL always, NE never, ER only on
+  error/reject, SU only on success. In enhanced mode an empty or unknown condition counts as AL: an
+  unwanted ACK costs less than a sender waiting for one.
+* The ACK mirrors the header: its MSH-3/4 are the message's MSH-5/6 and its MSH-5/6 the message's
+  MSH-3/4, copied as sent (same delimiters, including a 5th truncation character, and same charset, with
+  MSH-18 echoed); MSH-9 is ``ACK^<trigger>^ACK`` (``ACK^<trigger>`` before v2.3.1, ``ACK`` in v2.1);
+  MSH-12 the message's version; MSA-2 echoes MSH-10.
+* On error, ERR carries the location and the HL7 table 0357 code, never the content: v2.5 and later
+  ``ERR||<seg>^<seq>^<field>|<code>^<text>^HL70357|E``; older versions ``ERR|<seg>^<seq>^<field>^<code>&<text>&HL70357``.
+  A field named by the error is not echoed either (e.g. an unsupported MSH-12 is answered in v2.5).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from connectors.hl7.parse import (
+    _CHARSETS,
+    DEFAULT_DELIMITERS,
+    ERROR_TEXT,
+    SUPPORTED_VERSIONS,
+    Delimiters,
+    Hl7Message,
+    Hl7ParseError,
+    _charset_key,
+    escape,
+)
+
+AckMode = Literal["original", "enhanced"]
+Outcome = Literal["accept", "error", "reject"]
+ACK_CODES = frozenset({"AA", "AE", "AR", "CA", "CE", "CR"})
+_OUTCOMES = ("accept", "error", "reject")
+_FALLBACK_VERSION = "2.5"
+_BLANK = b" \t\r\n\x0b\x1c"
+
+
+def ack_mode(msg: Hl7Message) -> AckMode:
+    return "enhanced" if msg.accept_ack_type or msg.application_ack_type else "original"
+
+
+def wants_commit_ack(msg: Hl7Message | None, outcome: Outcome) -> bool:
+    """Should a commit (accept) ACK be sent for this outcome? Never in original mode, where the
+    application ACK is the only one; for an unreadable message (``None``) always."""
+    if msg is None:
+        return True
+    return ack_mode(msg) == "enhanced" and _wanted(msg.accept_ack_type, outcome)
+
+
+def wants_application_ack(msg: Hl7Message | None, outcome: Outcome) -> bool:
+    """Should an application ACK be sent for this outcome? Always in original mode."""
+    if msg is None or ack_mode(msg) == "original":
+        return True
+    return _wanted(msg.application_ack_type, outcome)
+
+
+def ack_code(msg: Hl7Message | None, outcome: Outcome, *, commit: bool = True) -> str:
+    """MSA-1 for an outcome: AA/AE/AR in original mode (or for an application ACK), CA/CE/CR for an
+    enhanced-mode commit ACK."""
+    if outcome not in _OUTCOMES:
+        raise ValueError("outcome must be accept, error or reject")
+    enhanced_commit = commit and msg is not None and ack_mode(msg) == "enhanced"
+    return ("C" if enhanced_commit else "A") + {"accept": "A", "error": "E", "reject": "R"}[outcome]
+
+
+def _wanted(condition: str, outcome: Outcome) -> bool:
+    if outcome not in _OUTCOMES:
+        raise ValueError("outcome must be accept, error or reject")
+    condition = condition.upper()
+    if condition == "NE":
+        return False
+    if condition == "ER":
+        return outcome != "accept"
+    if condition == "SU":
+        return outcome == "accept"
+    return True
+
+
+def build_ack(msg: Hl7Message | None, code: str, *, error: Hl7ParseError | None = None,
+              control_id: str, now: datetime, raw: bytes | None = None) -> bytes:
+    """The ACK for ``msg`` (or, when it could not be parsed, for whatever MSH of ``raw`` is readable),
+    as CR-terminated segments in the message's charset."""
+    if code not in ACK_CODES:
+        raise ValueError("code must be one of AA AE AR CA CE CR")
+    if msg is not None:
+        return _ack_for_message(msg, code, error, control_id, now)
+    return _ack_from_raw(raw or b"", code, error, control_id, now)
+
+
+def _ack_for_message(msg: Hl7Message, code: str, error: Hl7ParseError | None, control_id: str,
+                     now: datetime) -> bytes:
+    d = msg.delimiters
+    wire = _first_line(msg.raw).decode(msg.charset).split(d.field)
+    sent = _Sent(wire, error)
+    version = sent.get(12) if sent.get(12).split(d.component)[0].strip() in SUPPORTED_VERSIONS else ""
+    trigger = "" if sent.faulty == 9 else escape(msg.trigger_event, d)
+    text = _segments(d, sent.get(5), sent.get(6), sent.get(3), sent.get(4), now, trigger,
+                     escape(control_id, d), sent.get(11), version, sent.get(18), code, sent.get(10), error)
+    return text.encode(msg.charset)
+
+
+def _ack_from_raw(raw: bytes, code: str, error: Hl7ParseError | None, control_id: str,
+                  now: datetime) -> bytes:
+    """Best effort for an unparsable message: delimiters and MSH fields read from the bytes. A field is
+    echoed only when it was split reliably (before any non-ASCII byte, which could be half of a
+    multi-byte character) and is plain text under the delimiters the ACK uses."""
+    line = _first_line(raw)
+    d, fields = _raw_delimiters(line)
+    cut = next((i for i, b in enumerate(line) if b > 0x7F), len(line))
+    if cut < len(line):
+        fields = fields[:len(line[:cut].split(d.field.encode())) - 1]
+    sent = _Sent([f if _plain(f, d) else "" for f in (x.decode("ascii") for x in fields)], error)
+    version = sent.get(12) if sent.get(12).split(d.component)[0].strip() in SUPPORTED_VERSIONS else ""
+    msh9 = sent.get(9).split(d.component)
+    trigger = msh9[1] if len(msh9) > 1 and sent.faulty != 9 else ""
+    declared = sent.get(18).split(d.repetition)[0]
+    charset = declared if _CHARSETS.get(_charset_key(declared)) else ""
+    text = _segments(d, sent.get(5), sent.get(6), sent.get(3), sent.get(4), now, trigger,
+                     escape(control_id, d), sent.get(11), version, charset, code, sent.get(10), error)
+    return text.encode("ascii", errors="replace")
+
+
+def _raw_delimiters(line: bytes) -> tuple[Delimiters, list[bytes]]:
+    """The message's delimiters if valid; its field separator with standard encoding characters if only
+    MSH-2 is broken; the standard set (and no fields) if even MSH-1 is unusable."""
+    fs = line[3:4] if line[:3] == b"MSH" else b""
+    if not (len(fs) == 1 and 0x21 <= fs[0] < 0x7F and not fs.isalnum()):
+        return DEFAULT_DELIMITERS, [b"MSH"]
+    fields = line.split(fs)
+    enc = fields[1].decode("latin-1") if len(fields) > 1 else ""
+    if (4 <= len(enc) <= 5 and len(set(enc)) == len(enc) and fs.decode() not in enc
+            and all(0x21 <= ord(c) < 0x7F and not c.isalnum() for c in enc)):
+        return Delimiters(fs.decode(), enc[0], enc[1], enc[2], enc[3], enc[4] if len(enc) == 5 else None), fields
+    if fs.decode() in DEFAULT_DELIMITERS.encoding_characters:
+        return DEFAULT_DELIMITERS, [b"MSH"]
+    return Delimiters(fs.decode(), "^", "~", "\\", "&", None), fields
+
+
+def _plain(value: str, d: Delimiters) -> bool:
+    """Safe to copy as wire text under ``d``: printable, no field separator, no escape character."""
+    return value.isprintable() and d.field not in value and d.escape not in value
+
+
+class _Sent:
+    """MSH fields as sent (wire text, index n = MSH-n), minus the field an error points at."""
+
+    def __init__(self, wire: list[str], error: Hl7ParseError | None) -> None:
+        self.wire = wire
+        in_msh = error is not None and (error.segment_id == "MSH" or error.segment_index == 1)
+        self.faulty = error.field_position if in_msh and error is not None else None
+
+    def get(self, n: int) -> str:
+        if n == self.faulty or n - 1 >= len(self.wire) or n < 3:
+            return ""
+        return self.wire[n - 1]
+
+
+def _segments(d: Delimiters, app: str, fac: str, rapp: str, rfac: str, now: datetime, trigger: str,
+              control_id: str, processing: str, version: str, charset: str, code: str, echoed_id: str,
+              error: Hl7ParseError | None) -> str:
+    version = version or _FALLBACK_VERSION
+    v = _version_tuple(version.split(d.component)[0])
+    msh9 = "ACK" if v < (2, 2) else "ACK" + (d.component + trigger if trigger or v >= (2, 3, 1) else "")
+    if v >= (2, 3, 1):
+        msh9 += d.component + "ACK"
+    f = d.field
+    msh = ["MSH", d.encoding_characters, app, fac, rapp, rfac, _timestamp(now), "", msh9, control_id,
+           processing or "P", version, "", "", "", "", "", charset]
+    segments = [f.join(msh).rstrip(f), f.join(["MSA", code, echoed_id])]
+    if error is not None:
+        segments.append(_err(d, error, v))
+    return "\r".join(segments) + "\r"
+
+
+def _err(d: Delimiters, error: Hl7ParseError, v: tuple[int, ...]) -> str:
+    c, f = d.component, d.field
+    location = [error.segment_id or "", str(error.segment_index or ""), str(error.field_position or "")]
+    loc = c.join(location).rstrip(c)
+    text = ERROR_TEXT.get(error.code, "Application internal error")
+    if v >= (2, 5):
+        return f.join(["ERR", "", loc, c.join([str(error.code), text, "HL70357"]), "E"])
+    s = d.subcomponent
+    return f.join(["ERR", c.join([*location, s.join([str(error.code), text, "HL70357"])])])
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in version.strip().split("."))
+    except ValueError:
+        return (2, 5)
+
+
+def _timestamp(now: datetime) -> str:
+    return now.strftime("%Y%m%d%H%M%S") + (now.strftime("%z") if now.tzinfo else "")
+
+
+def _first_line(raw: bytes) -> bytes:
+    data = raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw
+    data = data.lstrip(_BLANK)
+    ends = [i for i in (data.find(b"\r"), data.find(b"\n"), data.find(b"\x1c")) if i >= 0]
+    return data[:min(ends)] if ends else data

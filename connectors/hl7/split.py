@@ -1,0 +1,146 @@
+"""Split an HL7 v2 file or byte stream into messages, batch envelope lines and junk. Pure, no I/O.
+
+Works on bytes (CR and LF are never part of a multi-byte character in the HL7 charsets, GB 18030
+included), streams chunk by chunk, and drops nothing: every non-blank byte ends up in a ``Piece``.
+
+Rules, line by line (a line ends at CR, LF or CRLF):
+
+* A line starting with ``MSH`` + a delimiter (optionally after a BOM or an MLLP start byte) starts a
+  message. The message runs to the next message start or envelope line.
+* ``FHS``/``BHS``/``BTS``/``FTS`` lines are envelope pieces of their own (``file_header``,
+  ``batch_header``, ``batch_trailer``, ``file_trailer``); they are not messages but can be counted.
+* Blank lines (spaces, tabs, BOMs, MLLP bytes only) end a message, unless the next non-blank line looks
+  like one of its segments (``[A-Z][A-Z0-9]{2}`` + its field separator): senders that emit blank lines
+  between segments keep their message whole.
+* Anything else before the first message, after a blank line or after an envelope line is ``junk``, up
+  to the next message start or envelope line, for the caller to reject with a reason (comment lines,
+  uuencoded payloads...). A non-segment line *inside* a message stays in it: the parser rejects the whole
+  message (``segment.id.invalid``) rather than silently cutting it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import BinaryIO
+
+_BOM = b"\xef\xbb\xbf"
+_BLANK = b" \t\x0b\x1c"          # spaces, tabs and stray MLLP bytes do not make a line non-blank
+_TRIM = b" \t\r\n\x0b\x1c"
+_ENVELOPES = {b"FHS": "file_header", b"BHS": "batch_header", b"BTS": "batch_trailer", b"FTS": "file_trailer"}
+_DELIMITER_BYTES = frozenset(c for c in range(0x21, 0x7F) if not chr(c).isalnum())
+_LINE = re.compile(rb"([^\r\n]*)(\r\n|\r|\n|\Z)")
+_SEGMENT_ID = re.compile(rb"[A-Z][A-Z0-9]{2}")
+_HEAD = itemgetter(slice(0, 3))
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Piece:
+    """One item of a file: ``kind`` is 'message', 'junk', 'file_header', 'batch_header', 'batch_trailer'
+    or 'file_trailer'; ``data`` the exact bytes (without the final line terminator); ``offset`` the
+    position of ``data`` in the whole input."""
+
+    kind: str
+    data: bytes
+    offset: int
+
+    def __repr__(self) -> str:  # sizes only, never content
+        return f"Piece({self.kind}, offset={self.offset}, {len(self.data)} bytes)"
+
+
+def split_messages(source: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes], *,
+                   chunk_size: int = 1 << 20) -> Iterator[Piece]:
+    """Pieces of ``source`` (bytes, a binary file object, or an iterable of byte chunks), in order.
+    Memory holds one chunk plus the current message, so a 1 GB file is never loaded at once."""
+    buf, base, pos, scan = b"", 0, 0, 1
+    for chunk in _chunks(source, chunk_size):
+        buf = buf[pos:] + chunk if buf else bytes(chunk)
+        base, scan, pos = base + pos, max(scan - pos, 1), 0
+        while True:
+            nxt = _next_start(buf, scan)
+            if nxt < 0:
+                scan = max(pos + 1, len(buf) - 4 if nxt == -1 else -nxt - 2)
+                break
+            yield from _region(buf, pos, nxt, base)
+            pos, scan = nxt, nxt + 1
+    yield from _region(buf, pos, len(buf), base)
+
+
+def _chunks(source: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes],
+            size: int) -> Iterator[bytes]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        yield bytes(source)
+    elif hasattr(source, "read"):
+        yield from iter(lambda: source.read(size), b"")  # type: ignore[union-attr]
+    else:
+        yield from source  # type: ignore[misc]
+
+
+def _next_start(buf: bytes, start: int) -> int:
+    """Offset of the next line-initial 'MSH'+delimiter at or after ``start``; -1 if none, or
+    -(i + 2) if one may start at i but the buffer ends before its field separator."""
+    while True:
+        i = buf.find(b"MSH", start)
+        if i < 0:
+            return -1
+        before = buf[i - 1] if i else 10
+        if before in (10, 13, 11) or (buf[i - 3:i] == _BOM and (i == 3 or buf[i - 4] in (10, 13, 11))):
+            if i + 3 >= len(buf):
+                return -(i + 2)
+            if buf[i + 3] in _DELIMITER_BYTES:
+                return i
+        start = i + 1
+
+
+def _region(buf: bytes, a: int, b: int, base: int) -> Iterator[Piece]:
+    """Pieces of buf[a:b], which starts at a message start or holds whatever precedes the first one."""
+    chunk = buf[a:b].rstrip(_TRIM)
+    if not chunk:
+        return
+    if chunk[:3] == b"MSH" and not chunk.endswith(_BOM):
+        lines = chunk.splitlines()
+        # Clean message: every line starts with a capital letter, none is an envelope line.
+        if min(lines) >= b"A" and max(lines) < b"[" and _ENVELOPES.keys().isdisjoint(map(_HEAD, lines)):
+            yield Piece("message", chunk, base + a)
+            return
+    yield from _scan_lines(chunk, base + a)
+
+
+def _scan_lines(chunk: bytes, base: int) -> Iterator[Piece]:
+    """The general line-by-line rules (module docstring) over one region."""
+    state, start, end, fs, after_blank = "none", 0, 0, b"", False
+    for m in _LINE.finditer(chunk):
+        line, lo, hi = m.group(1), m.start(1), m.end(1)
+        if not m.group(0):
+            break
+        body = line.strip(_BLANK)
+        body = body[3:] if body.startswith(_BOM) else body
+        if not body.strip(_BLANK):
+            after_blank = after_blank or state == "message"
+            continue
+        kind = _ENVELOPES.get(body[:3]) if body[3:4] and body[3] in _DELIMITER_BYTES else None
+        if body[:3] == b"MSH" and state == "none":
+            state, start, end, fs, after_blank = "message", lo + line.find(b"MSH"), hi, body[3:4], False
+        elif kind:
+            yield from _flush(state, chunk, start, end, base)
+            yield Piece(kind, chunk[lo:hi], base + lo)
+            state = "after_envelope"
+        elif state == "message" and not (after_blank and not _looks_like_segment(body, fs)):
+            end, after_blank = hi, False
+        elif state == "junk":
+            end = hi
+        else:
+            yield from _flush(state, chunk, start, end, base)
+            state, start, end = "junk", lo, hi
+    yield from _flush(state, chunk, start, end, base)
+
+
+def _looks_like_segment(body: bytes, fs: bytes) -> bool:
+    return _SEGMENT_ID.match(body) is not None and body[3:4] in (fs, b"")
+
+
+def _flush(state: str, chunk: bytes, start: int, end: int, base: int) -> Iterator[Piece]:
+    if state in ("message", "junk"):
+        yield Piece(state, chunk[start:end], base + start)

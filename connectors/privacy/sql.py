@@ -1,0 +1,69 @@
+"""The detectors of ``connectors/privacy/detectors.py`` as PostgreSQL regular expressions (ARE, ``~``).
+
+The pattern text is the Python one (written in the subset both engines read, see detectors.py); the only
+rewrite is the named context group ``(?P<pre>…)`` → ``(…)``, so it is group 1 in SQL. Use them for SQL
+scrubbing (``scrub_expression``), dbt tests and Great Expectations checks (``matches_any``), e.g.
+``select count(*) from t where note ~ %(pattern)s`` with ``POSIX_PATTERNS["mobile_phone"]`` as parameter.
+The literals assume ``standard_conforming_strings = on`` (the default), so backslashes are not doubled.
+
+What only Python verifies — SQL over-reports these, never under-reports:
+
+- ``resident_id``: the check digit (ISO 7064 MOD 11-2) and the birth year being ≤ this year; SQL checks
+  length, province code and month 01-12 / day 01-31 only (``110101199002307774`` matches in SQL).
+- ``date``: a real calendar day (31 February, 29 February of a common year pass in SQL).
+- fullwidth digits and letters: Python folds them before matching; in SQL wrap the column in
+  ``translate(col, FOLD_FROM, FOLD_TO)`` (``scrub_expression`` and ``matches_any`` do).
+Span details may differ where several readings overlap (PostgreSQL prefers the longest match; Python the
+first alternative), which does not change whether a value contains personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from connectors.privacy.detectors import _ASCII, _FULLWIDTH, DETECTORS, Detector
+
+FOLD_FROM = _FULLWIDTH
+FOLD_TO = _ASCII
+
+
+def to_posix(pattern: str) -> str:
+    """A detector pattern as PostgreSQL reads it (the context group becomes capture group 1)."""
+    return pattern.replace("(?P<pre>", "(")
+
+
+POSIX_PATTERNS: dict[str, str] = {kind: to_posix(d.pattern) for kind, d in DETECTORS.items()}
+TAGS: dict[str, str] = {kind: d.tag for kind, d in DETECTORS.items()}
+
+
+def literal(text: str) -> str:
+    """A standard-conforming SQL string literal (for generated SQL; prefer bind parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def folded(column_sql: str) -> str:
+    return f"translate({column_sql}, {literal(FOLD_FROM)}, {literal(FOLD_TO)})"
+
+
+def matches_any(column_sql: str, kinds: Iterable[str] | None = None,
+                detectors: Mapping[str, Detector] = DETECTORS) -> str:
+    """A boolean SQL expression: the (text) column contains something any selected detector matches."""
+    chosen = list(detectors) if kinds is None else list(kinds)
+    value = folded(column_sql)
+    return "(" + " or ".join(f"{value} ~ {literal(to_posix(detectors[k].pattern))}" for k in chosen) + ")"
+
+
+def scrub_expression(column_sql: str, kinds: Iterable[str] | None = None,
+                     detectors: Mapping[str, Detector] = DETECTORS) -> str:
+    """A SQL expression replacing every match by its tag, in the detectors' priority order.
+
+    Fullwidth characters are folded in the result. Known values (names) are not handled here: pass them
+    to the Python ``scrub`` or replace them with ``replace()`` first.
+    """
+    expr = folded(column_sql)
+    for kind, detector in detectors.items():
+        if kinds is not None and kind not in kinds:
+            continue
+        replacement = ("\\1" if "(?P<pre>" in detector.pattern else "") + detector.tag
+        expr = f"regexp_replace({expr}, {literal(to_posix(detector.pattern))}, {literal(replacement)}, 'g')"
+    return expr

@@ -1,0 +1,425 @@
+"""`wardflow scan`: find personal data by its values, and compare what is found with what is declared.
+
+For every relation of the chosen layers — dbt models and seeds that are persisted, the landing sources,
+tables found in those schemas that dbt does not know, and (with keys) the ephemeral staging models run
+from their compiled SQL — up to ``sample_rows`` random rows are read, and every text, JSON and array value
+goes through ``connectors.privacy.detect``. JSON is reported per path: HL7 segments as field paths
+(``PID-5``), FHIR resources as element paths (``Patient.name.family``), anything else as ``$.a[*].b``.
+Landing payloads are decrypted in memory only (``vault.decrypt`` in a session given the key ring).
+
+The report holds counts, rates and declarations, never a value. A row's verdict is ``declared`` (hits in
+a column declared an identifier or given a protective treatment), ``undeclared`` (hits in a column
+declared none/keep, or not declared at all) or ``clean``. The scan fails when any value in ``clinical``
+or ``analytics`` hits at all, or when one of their relations cannot be read (fail closed). Columns
+declared ``pseudonymize`` in persisted layers are also checked for the pseudonym format (32 hex).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from connectors.privacy import detect
+from connectors.settings import Settings
+
+LAYERS = ("landing", "staging", "vault", "clinical", "analytics", "audit")
+PROTECTED = ("clinical", "analytics")
+PSEUDONYM = re.compile(r"[0-9a-f]{32}")
+PROTECTIVE_TREATMENTS = {"encrypt", "pseudonymize", "mask", "generalize", "date_shift", "redact_text", "drop"}
+PERSISTED = {"table", "view", "incremental", "materialized_view", "seed"}
+# Landing columns decrypted for the scan (they are encrypted at rest): (table, column) → key column.
+DECRYPTED = {("hl7_messages", "doc"): "key_version", ("fhir_resources", "payload"): "key_version",
+             ("rejected", "payload"): "key_version"}
+TEXT_TYPES = {"text", "varchar", "bpchar", "name", "json", "jsonb", "citext"}
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
+
+
+class ScanError(RuntimeError):
+    """The scan could not start (manifest, keys, compile); the message names the step, never a value."""
+
+
+@dataclass(frozen=True)
+class ScanRow:
+    """One column (or JSON path) of one relation and one detector: how many sampled values hit."""
+
+    layer: str
+    relation: str
+    column: str
+    path: str | None
+    detector: str | None  # None: the column was scanned and nothing hit
+    rows_sampled: int
+    values: int
+    hits: int
+    identifier: str | None
+    treatment: str | None
+    verdict: str  # declared | undeclared | clean
+
+    @property
+    def hit_rate(self) -> float:
+        return round(self.hits / self.values, 4) if self.values else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "hit_rate": self.hit_rate}
+
+
+@dataclass
+class ScanReport:
+    """Every scanned column × detector, relations that could not be read (by error class), and the verdict."""
+
+    layers: tuple[str, ...]
+    sample_rows: int
+    rows: list[ScanRow] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[ScanRow]:
+        return [r for r in self.rows if r.layer in PROTECTED and r.hits > 0]
+
+    @property
+    def undeclared(self) -> list[ScanRow]:
+        return [r for r in self.rows if r.verdict == "undeclared"]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures) or any(e["layer"] in PROTECTED for e in self.errors)
+
+    def as_dict(self) -> dict[str, Any]:
+        verdicts = Counter(r.verdict for r in self.rows if r.detector is not None)
+        return {"failed": self.failed, "layers": list(self.layers), "sample_rows": self.sample_rows,
+                "relations": len({(r.layer, r.relation) for r in self.rows}),
+                "columns": len({(r.layer, r.relation, r.column, r.path) for r in self.rows}),
+                "verdicts": dict(verdicts), "failures": [r.as_dict() for r in self.failures],
+                "errors": self.errors, "rows": [r.as_dict() for r in self.rows]}
+
+    def print(self, console: Any) -> None:
+        from rich.table import Table
+
+        table = Table("layer", "relation", "column / path", "detector", "hits", "rate", "declared", "verdict",
+                      title=f"personal data found (sample ≤ {self.sample_rows} rows per relation)")
+        for r in self.rows:
+            if r.hits:
+                colour = "red" if r.layer in PROTECTED or r.verdict == "undeclared" else "green"
+                table.add_row(r.layer, r.relation, r.column + (f" {r.path}" if r.path else ""), r.detector,
+                              f"{r.hits}/{r.values}", f"{r.hit_rate:.1%}", f"{r.identifier}/{r.treatment}",
+                              f"[{colour}]{r.verdict}[/{colour}]")
+        console.print(table)
+        for e in self.errors:
+            console.print(f"[yellow]not scanned:[/yellow] {e['layer']} {e['relation']} ({e['error']})")
+        console.print("[red]scan failed: personal data in clinical or analytics[/red]" if self.failed
+                      else "[green]scan passed: nothing found in clinical or analytics[/green]")
+
+
+# ---------------------------------------------------------------- what to scan
+
+@dataclass
+class Relation:
+    """A relation to sample: a database table/view (schema, name) or an ephemeral model (compiled SQL)."""
+
+    layer: str
+    name: str  # schema.table, or the model name for ephemeral models
+    declared: dict[str, Mapping[str, Any]]  # column → privacy declaration
+    schema: str | None = None
+    table: str | None = None
+    compiled_sql: str | None = None
+    persisted: bool = True
+
+
+def _declarations(props: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    out = {}
+    for name, column in (props.get("columns") or {}).items():
+        meta = (column.get("config") or {}).get("meta") or column.get("meta") or {}
+        out[name] = meta.get("privacy") or {}
+    return out
+
+
+def manifest_relations(manifest: Mapping[str, Any], layers: Iterable[str]) -> list[Relation]:
+    """Persisted models, seeds and sources of the layers, and ephemeral models (to compile) in them."""
+    from orchestration.translator import layer_of
+
+    wanted, out = set(layers), []
+    for props in list(manifest["nodes"].values()) + list(manifest["sources"].values()):
+        if props["resource_type"] not in ("model", "seed", "source") or layer_of(props) not in wanted:
+            continue
+        layer, declared = layer_of(props), _declarations(props)
+        materialized = "source" if props["resource_type"] == "source" else props["config"].get("materialized")
+        if materialized == "ephemeral":
+            out.append(Relation(layer, props["name"], declared, persisted=False))
+        elif materialized in PERSISTED or materialized == "source":
+            table = props.get("identifier") or props.get("alias") or props["name"]
+            out.append(Relation(layer, f"{props['schema']}.{table}", declared, props["schema"], table,
+                                persisted=layer != "landing"))
+    return out
+
+
+def catalog_relations(conn: psycopg.Connection, layers: Iterable[str], known: set[str]) -> list[Relation]:
+    """Tables and views in the layer schemas that no manifest entry names: declared nowhere."""
+    rows = conn.execute(
+        """select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+           where n.nspname = any(%s) and c.relkind in ('r', 'v', 'm', 'p', 'f') order by 1, 2""",
+        ([layer for layer in layers if layer != "staging"],)).fetchall()
+    return [Relation(schema, f"{schema}.{table}", {}, schema, table, persisted=schema != "landing")
+            for schema, table in rows if f"{schema}.{table}" not in known]
+
+
+def compile_ephemeral(settings: Settings, ring: Any, names: Iterable[str]) -> dict[str, str]:
+    """Compiled SQL of ephemeral models, from an in-process `dbt compile` into a private target folder."""
+    from dbt.cli.main import dbtRunner
+
+    from orchestration.project import DBT_PROJECT_DIR
+    from orchestration.resources import dbt_environment, environment
+
+    names = sorted(set(names))
+    if not names:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="wardflow-scan-") as tmp, environment(dbt_environment(settings, ring)):
+        result = dbtRunner().invoke(["--quiet", "compile", "--project-dir", str(DBT_PROJECT_DIR),
+                                     "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", tmp,
+                                     "--log-path", tmp, "--select", *names])
+    if not result.success or result.result is None:
+        raise ScanError(f"dbt compile of {len(names)} ephemeral models failed")
+    return {r.node.name: r.node.compiled_code for r in result.result.results
+            if r.node.name in names and r.node.compiled_code}
+
+
+# ---------------------------------------------------------------- values → (path, text)
+
+def _is_segment(value: list) -> bool:
+    return (len(value) > 1 and isinstance(value[0], str) and _SEGMENT_ID.fullmatch(value[0]) is not None
+            and all(isinstance(f, list) for f in value[1:]))
+
+
+def _encode_field(field_value: list) -> str:
+    """An HL7 field of the landing document ([rep][comp][sub]) as its wire text, delimiters ~ ^ &."""
+    def part(value: Any, seps: str) -> str:
+        if not isinstance(value, list):
+            return str(value)
+        return seps[0].join(part(v, seps[1:] or "&") for v in value)
+    return part(field_value, "~^&")
+
+
+def _scalar(path: str, value: Any) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        if value:
+            yield path, value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield path, str(value)
+
+
+def _fhir_leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """FHIR element paths: list positions dropped, nested (contained) resources start their own path."""
+    if isinstance(value, dict):
+        if isinstance(value.get("resourceType"), str):
+            path = value["resourceType"]
+        for key, item in value.items():
+            if key != "resourceType":
+                yield from _fhir_leaves(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            yield from _fhir_leaves(item, path)
+    else:
+        yield from _scalar(path, value)
+
+
+def json_leaves(value: Any, path: str = "$") -> Iterator[tuple[str, str]]:
+    """(path, text) of every scalar; HL7 segments give one text per field, FHIR resources element paths."""
+    if isinstance(value, dict):
+        if isinstance(value.get("resourceType"), str):
+            yield from _fhir_leaves(value, "")
+        elif isinstance(value.get("resource"), dict) and "fullUrl" in value:  # a Bundle.entry
+            yield from _scalar("Bundle.entry.fullUrl", value["fullUrl"])
+            yield from _fhir_leaves(value["resource"], "")
+        else:
+            for key, item in value.items():
+                yield from json_leaves(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        if _is_segment(value):
+            for number, item in enumerate(value[1:], start=1):
+                text = _encode_field(item)
+                if text.strip("~^&"):
+                    yield f"{value[0]}-{number}", text
+        else:
+            for item in value:
+                yield from json_leaves(item, f"{path}[*]")
+    else:
+        yield from _scalar(path, value)
+
+
+def _decoded(raw: bytes) -> Any:
+    """Decrypted bytes: JSON when they parse, else text (UTF-8, else GB 18030); nothing is kept."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030", errors="replace")
+    if text[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    return text
+
+
+# ---------------------------------------------------------------- sampling and counting
+
+class _Tally:
+    """Per (column, path): values seen and values hit per detector."""
+
+    def __init__(self) -> None:
+        self.values: Counter[tuple[str, str | None]] = Counter()
+        self.hits: defaultdict[tuple[str, str | None], Counter[str]] = defaultdict(Counter)
+
+    def add(self, column: str, path: str | None, text: str, pseudonym: bool) -> None:
+        key = (column, path)
+        self.values[key] += 1
+        if pseudonym:
+            if PSEUDONYM.fullmatch(text):
+                return
+            self.hits[key]["pseudonym_format"] += 1
+        for kind in {s.kind for s in detect(text)}:
+            self.hits[key][kind] += 1
+
+    def value(self, column: str, value: Any, pseudonym: bool) -> None:
+        if isinstance(value, bytes | bytearray | memoryview):
+            value = _decoded(bytes(value))
+        if isinstance(value, str):
+            if value:
+                self.add(column, None, value, pseudonym)
+        elif isinstance(value, dict | list):
+            for path, text in json_leaves(value):
+                self.add(column, path, text, False)
+        elif value is not None:
+            self.add(column, None, str(value), pseudonym)
+
+
+def _source_sql(rel: Relation, limit: int, estimated_rows: float) -> sql.Composable:
+    if rel.compiled_sql is not None:
+        return sql.SQL("select * from (\n{}\n) s limit {}").format(
+            sql.SQL(rel.compiled_sql.rstrip().rstrip(";")), sql.Literal(limit))  # noqa: S608 - dbt's own SQL
+    sample = sql.SQL("")
+    if estimated_rows > 20 * limit:  # large tables: read a few pages, not the whole table
+        percent = min(100.0, 100.0 * 10 * limit / estimated_rows)
+        sample = sql.SQL(" tablesample system ({})").format(sql.Literal(round(percent, 4)))
+    return sql.SQL("select * from {}{} order by random() limit {}").format(
+        sql.Identifier(rel.schema or "", rel.table or ""), sample, sql.Literal(limit))
+
+
+def _columns(conn: psycopg.Connection, source: sql.Composable, rel: Relation) -> list[tuple[str, sql.Composable]]:
+    """The scanned columns with their select expression (decryption for landing payloads)."""
+    cur = conn.execute(sql.SQL("select * from ({}) t limit 0").format(source))
+    out = []
+    for col in cur.description or []:
+        type_name = conn.adapters.types.get(col.type_code)
+        base = type_name.name if type_name else ""
+        key = (rel.table or "", col.name)
+        if rel.layer == "landing" and key in DECRYPTED:
+            out.append((col.name, sql.SQL("vault.decrypt(t.{}, t.{})").format(
+                sql.Identifier(col.name), sql.Identifier(DECRYPTED[key]))))
+        elif base in TEXT_TYPES:  # arrays report their element type
+            out.append((col.name, sql.SQL("t.{}").format(sql.Identifier(col.name))))
+    return out
+
+
+def scan_relation(conn: psycopg.Connection, rel: Relation, limit: int, estimated_rows: float) -> list[ScanRow]:
+    source = _source_sql(rel, limit, estimated_rows)
+    columns = _columns(conn, source, rel)
+    if not columns:
+        return []
+    query = sql.SQL("select {} from ({}) t").format(sql.SQL(", ").join(e for _, e in columns), source)
+    tally, sampled = _Tally(), 0
+    pseudonyms = {name for name, _ in columns
+                  if rel.persisted and rel.declared.get(name, {}).get("treatment") == "pseudonymize"}
+    with conn.cursor() as cur:
+        for record in cur.execute(query):
+            sampled += 1
+            for (name, _), value in zip(columns, record, strict=True):
+                tally.value(name, value, name in pseudonyms)
+    return _rows(rel, tally, sampled, [name for name, _ in columns])
+
+
+def _verdict(hits: int, privacy: Mapping[str, Any]) -> str:
+    if not hits:
+        return "clean"
+    if privacy.get("identifier") in ("direct", "quasi") or privacy.get("treatment") in PROTECTIVE_TREATMENTS:
+        return "declared"
+    return "undeclared"
+
+
+def _rows(rel: Relation, tally: _Tally, sampled: int, columns: list[str]) -> list[ScanRow]:
+    keys = sorted(set(tally.values) | {(c, None) for c in columns if not any(k[0] == c for k in tally.values)},
+                  key=lambda k: (columns.index(k[0]), k[1] or ""))
+    out = []
+    for column, path in keys:
+        privacy = rel.declared.get(column) or {}
+        base = dict(layer=rel.layer, relation=rel.name, column=column, path=path, rows_sampled=sampled,
+                    values=tally.values[(column, path)], identifier=privacy.get("identifier"),
+                    treatment=privacy.get("treatment"))
+        found = tally.hits.get((column, path))
+        if not found:
+            out.append(ScanRow(**base, detector=None, hits=0, verdict="clean"))
+        for kind, hits in sorted((found or {}).items()):
+            out.append(ScanRow(**base, detector=kind, hits=hits, verdict=_verdict(hits, privacy)))
+    return out
+
+
+# ---------------------------------------------------------------- the scan
+
+def _estimates(conn: psycopg.Connection, relations: list[Relation]) -> dict[str, float]:
+    rows = conn.execute("""select n.nspname || '.' || c.relname, c.reltuples from pg_class c
+                           join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'm', 'p')
+                           and n.nspname = any(%s)""",
+                        (sorted({r.schema for r in relations if r.schema}),)).fetchall()
+    return {name: float(tuples) for name, tuples in rows}
+
+
+def scan(settings: Settings, *, sample_rows: int = 2000, layers: Iterable[str] = LAYERS,
+         manifest_path: Path | None = None) -> ScanReport:
+    """Sample every relation of ``layers`` and report detector hits per column; see the module docstring."""
+    from connectors.crypto import load_keyring
+    from orchestration.project import prepare_manifest
+    from orchestration.warehouse.database import connect
+
+    layers = tuple(layers)
+    report = ScanReport(layers, sample_rows)
+    manifest = json.loads(Path(manifest_path or prepare_manifest()).read_text())
+    ring = load_keyring(settings)
+    relations = manifest_relations(manifest, layers)
+    ephemeral = [r for r in relations if not r.persisted and r.schema is None]
+    try:
+        compiled = compile_ephemeral(settings, ring, [r.name for r in ephemeral])
+    except ScanError as exc:
+        compiled = {}
+        report.errors += [{"layer": r.layer, "relation": r.name, "error": str(exc)} for r in ephemeral]
+    for rel in ephemeral:
+        rel.compiled_sql = compiled.get(rel.name)
+    with connect(settings, "pipeline", keyring=ring, autocommit=True) as conn:
+        conn.execute("set default_transaction_read_only = on")
+        known = {r.name for r in manifest_relations(manifest, {"landing", "seeds", "models", *LAYERS, *layers})}
+        relations += catalog_relations(conn, layers, known)
+        estimates = _estimates(conn, relations)
+        present = set(estimates) | set(_views(conn, relations))
+        for rel in relations:
+            if rel.schema is None and rel.compiled_sql is None:
+                continue  # compile failed: already reported
+            if rel.schema is not None and rel.name not in present:
+                continue  # declared in dbt but not built (yet): nothing to read
+            try:
+                report.rows += scan_relation(conn, rel, sample_rows, estimates.get(rel.name, 0.0))
+            except psycopg.Error as exc:  # the class and SQLSTATE only: messages can quote values
+                report.errors.append({"layer": rel.layer, "relation": rel.name,
+                                      "error": f"{type(exc).__name__} {exc.sqlstate or ''}".strip()})
+    return report
+
+
+def _views(conn: psycopg.Connection, relations: list[Relation]) -> list[str]:
+    rows = conn.execute("""select n.nspname || '.' || c.relname from pg_class c join pg_namespace n
+                           on n.oid = c.relnamespace where c.relkind in ('v', 'f') and n.nspname = any(%s)""",
+                        (sorted({r.schema for r in relations if r.schema}),)).fetchall()
+    return [name for (name,) in rows]

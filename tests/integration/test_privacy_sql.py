@@ -1,0 +1,61 @@
+"""The SQL twins of the detectors: PostgreSQL accepts every pattern and agrees with Python on examples."""
+
+import psycopg
+import pytest
+
+from connectors.privacy import detect, scrub
+from connectors.privacy.sql import POSIX_PATTERNS, matches_any, scrub_expression
+
+# (text, kind that must match or None). Python-only refinements (check digit, calendar) are left out.
+EXAMPLES = [
+    ("身份证110101199003077774，", "resident_id"), ("11010119900307109X", "resident_id"),
+    ("990101199003077771", None), ("1110101199003077774", None),
+    ("医保卡号：A12345678", "insurance_number"), ("3301123456789012", "insurance_number"),
+    ("住院号：A1234567", "mrn"), ("12345678^^^HIS&1.2.156.112604.1.2.1&ISO^MR", "mrn"), ("12345678", None),
+    ("+86 138-1234-5678", "mobile_phone"), ("电话13812345678。", "mobile_phone"),
+    ("3f5a13812345678ab90c0d1e2f3a4b5c", None), ("12812345678", None),
+    ("0571-88888888", "landline"), ("(010)62345678", "landline"),
+    ("zhangwei90@163.com", "email"), ("2026-11-01", "date"), ("2026年11月1日", "date"), ("11月1日", "date"),
+    ("20261101083000+0800", "date"), ("01.11.2026", "date"),
+    ("120/80", None), ("36.5", None), ("1.2.156.112604.1.2.1", None), ("SpO2 97 %", None),
+    ("１３８１２３４５６７８", "mobile_phone"),
+    ("患者张伟夜间睡眠差", "chinese_name"), ("张^伟^^^^^L", "chinese_name"), ("患者自诉头晕", None), ("郑州市", None),
+]
+
+
+@pytest.fixture(scope="module")
+def conn(server_admin_url):
+    with psycopg.connect(server_admin_url, autocommit=True) as c:
+        yield c
+
+
+def test_postgres_accepts_every_pattern(conn):
+    for kind, pattern in POSIX_PATTERNS.items():
+        assert conn.execute("select 'x' ~ %s", (pattern,)).fetchone() == (False,), kind
+
+
+@pytest.mark.parametrize("text,kind", EXAMPLES)
+def test_sql_and_python_agree(conn, text, kind):
+    python_kinds = {s.kind for s in detect(text)}
+    sql_kinds = {k for k, p in POSIX_PATTERNS.items()
+                 if conn.execute("select translate(%s, %s, %s) ~ %s",
+                                 (text, *_fold(), p)).fetchone()[0]}
+    assert python_kinds == ({kind} if kind else set())
+    assert sql_kinds == python_kinds
+    any_hit = conn.execute(f"select {matches_any('t.v')} from (select %s::text as v) t", (text,)).fetchone()[0]
+    assert any_hit is bool(kind)
+
+
+def _fold():
+    from connectors.privacy.sql import FOLD_FROM, FOLD_TO
+
+    return FOLD_FROM, FOLD_TO
+
+
+def test_sql_scrub_matches_python_on_a_note(conn):
+    note = ("患者张伟，身份证110101199003077774，家属电话+86 138-1234-5678，座机0571-88888888，住院号：A1234567，"
+            "医保卡号：330612345678901，2026年11月1日入院，邮箱zw90@163.com，血压120/80，体温36.5")
+    scrubbed = conn.execute(f"select {scrub_expression('t.v')} from (select %s::text as v) t", (note,)).fetchone()[0]
+    assert scrubbed == scrub(note).replace("：", ":")  # SQL folds fullwidth punctuation in its result
+    for value in ("110101199003077774", "138-1234-5678", "88888888", "A1234567", "330612345678901", "zw90"):
+        assert value not in scrubbed
