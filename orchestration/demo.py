@@ -28,7 +28,7 @@ def run_demo(settings: Settings, *, patients: int, days: int, devices: int, seed
     with console.status("ingesting"), connect(settings, "pipeline") as conn:
         ingested = ingest_paths([out], conn, load_keyring(settings))
     with console.status("building vault → clinical → analytics and running the checks"):
-        outcome = run_everything(settings)
+        outcome = run_everything(settings, dbt_log=settings.home / "logs" / "demo-run.log")
     reports = write_classification_report(settings.home / "reports")
     status = collect_status(settings)
     summary = {

@@ -3,9 +3,12 @@ that `dagster dev` shows the same runs."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -57,7 +60,10 @@ def ensure_dagster_home(settings: Settings) -> str:
     return home
 
 
-def run_everything(settings: Settings, job_name: str = "wardflow_all", log_level: str = "WARNING") -> RunOutcome:
+def run_everything(settings: Settings, job_name: str = "wardflow_all", log_level: str = "WARNING",
+                   dbt_log: Path | None = None) -> RunOutcome:
+    """Run the job in-process. dbt's own progress lines go to stderr, or to `dbt_log` when given, so that
+    stdout stays free for `--json`."""
     import dagster as dg
 
     from orchestration.project import prepare_manifest
@@ -68,9 +74,16 @@ def run_everything(settings: Settings, job_name: str = "wardflow_all", log_level
 
     started = time.perf_counter()
     instance = dg.DagsterInstance.get()
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+    with contextlib.ExitStack() as stack:
+        if dbt_log is not None:
+            dbt_log.parent.mkdir(parents=True, exist_ok=True)
+            target = stack.enter_context(dbt_log.open("a"))
+        else:
+            target = sys.stderr
+        stack.enter_context(contextlib.redirect_stdout(target))
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     checks = [{"asset": "/".join(e.asset_key.path), "check": e.check_name, "passed": e.passed,
                "severity": e.severity.value} for e in result.get_asset_check_evaluations()]
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key]

@@ -78,7 +78,8 @@ class ScanReport:
     layers: tuple[str, ...]
     sample_rows: int
     rows: list[ScanRow] = field(default_factory=list)
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)  # relations that could not be read
+    skipped: list[dict[str, str]] = field(default_factory=list)  # declared in dbt but not built
 
     @property
     def failures(self) -> list[ScanRow]:
@@ -98,7 +99,7 @@ class ScanReport:
                 "relations": len({(r.layer, r.relation) for r in self.rows}),
                 "columns": len({(r.layer, r.relation, r.column, r.path) for r in self.rows}),
                 "verdicts": dict(verdicts), "failures": [r.as_dict() for r in self.failures],
-                "errors": self.errors, "rows": [r.as_dict() for r in self.rows]}
+                "errors": self.errors, "skipped": self.skipped, "rows": [r.as_dict() for r in self.rows]}
 
     def print(self, console: Any) -> None:
         from rich.table import Table
@@ -170,8 +171,17 @@ def catalog_relations(conn: psycopg.Connection, layers: Iterable[str], known: se
             for schema, table in rows if f"{schema}.{table}" not in known]
 
 
+_MARKER = "select 1 as wardflow_scan_marker from "
+
+
 def compile_ephemeral(settings: Settings, ring: Any, names: Iterable[str]) -> dict[str, str]:
-    """Compiled SQL of ephemeral models, from an in-process `dbt compile` into a private target folder."""
+    """A runnable ``select *`` for each ephemeral model, from one in-process `dbt compile --inline`.
+
+    The inline query refers to every model, so dbt prepends all their CTEs (``__dbt__cte__<name>``) once;
+    each model is then read as ``<those CTEs> select * from __dbt__cte__<name>`` (PostgreSQL skips the
+    CTEs a query does not use). A model's own compiled_code is not used: dbt injects the CTEs of its
+    parents after the first WITH keyword, which breaks ``jsonb_array_elements(…) with ordinality``.
+    """
     from dbt.cli.main import dbtRunner
 
     from orchestration.project import DBT_PROJECT_DIR
@@ -180,14 +190,18 @@ def compile_ephemeral(settings: Settings, ring: Any, names: Iterable[str]) -> di
     names = sorted(set(names))
     if not names:
         return {}
+    inline = _MARKER + ", ".join(f"{{{{ ref('{name}') }}}} as r{i}" for i, name in enumerate(names))
     with tempfile.TemporaryDirectory(prefix="wardflow-scan-") as tmp, environment(dbt_environment(settings, ring)):
-        result = dbtRunner().invoke(["--quiet", "compile", "--project-dir", str(DBT_PROJECT_DIR),
-                                     "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", tmp,
-                                     "--log-path", tmp, "--select", *names])
-    if not result.success or result.result is None:
+        result = dbtRunner().invoke(["--log-level", "none", "--log-level-file", "none", "compile",
+                                     "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                                     "--target-path", tmp, "--log-path", tmp, "--inline", inline])
+    outcome: Any = result.result
+    compiled = outcome.results[0].node.compiled_code if result.success and outcome else None
+    if not compiled or _MARKER not in compiled:
         raise ScanError(f"dbt compile of {len(names)} ephemeral models failed")
-    return {r.node.name: r.node.compiled_code for r in result.result.results
-            if r.node.name in names and r.node.compiled_code}
+    prefix = compiled[:compiled.rindex(_MARKER)]
+    return {name: f"{prefix}\nselect * from __dbt__cte__{name}" for name in names
+            if f"__dbt__cte__{name} as (" in prefix}
 
 
 # ---------------------------------------------------------------- values → (path, text)
@@ -303,7 +317,7 @@ def _source_sql(rel: Relation, limit: int, estimated_rows: float) -> sql.Composa
     if rel.compiled_sql is not None:
         return sql.SQL("select * from (\n{}\n) s limit {}").format(
             sql.SQL(rel.compiled_sql.rstrip().rstrip(";")), sql.Literal(limit))  # noqa: S608 - dbt's own SQL
-    sample = sql.SQL("")
+    sample: sql.Composable = sql.SQL("")
     if estimated_rows > 20 * limit:  # large tables: read a few pages, not the whole table
         percent = min(100.0, 100.0 * 10 * limit / estimated_rows)
         sample = sql.SQL(" tablesample system ({})").format(sql.Literal(round(percent, 4)))
@@ -314,7 +328,7 @@ def _source_sql(rel: Relation, limit: int, estimated_rows: float) -> sql.Composa
 def _columns(conn: psycopg.Connection, source: sql.Composable, rel: Relation) -> list[tuple[str, sql.Composable]]:
     """The scanned columns with their select expression (decryption for landing payloads)."""
     cur = conn.execute(sql.SQL("select * from ({}) t limit 0").format(source))
-    out = []
+    out: list[tuple[str, sql.Composable]] = []
     for col in cur.description or []:
         type_name = conn.adapters.types.get(col.type_code)
         base = type_name.name if type_name else ""
@@ -355,12 +369,12 @@ def _verdict(hits: int, privacy: Mapping[str, Any]) -> str:
 def _rows(rel: Relation, tally: _Tally, sampled: int, columns: list[str]) -> list[ScanRow]:
     keys = sorted(set(tally.values) | {(c, None) for c in columns if not any(k[0] == c for k in tally.values)},
                   key=lambda k: (columns.index(k[0]), k[1] or ""))
-    out = []
+    out: list[ScanRow] = []
     for column, path in keys:
         privacy = rel.declared.get(column) or {}
-        base = dict(layer=rel.layer, relation=rel.name, column=column, path=path, rows_sampled=sampled,
-                    values=tally.values[(column, path)], identifier=privacy.get("identifier"),
-                    treatment=privacy.get("treatment"))
+        base: dict[str, Any] = dict(layer=rel.layer, relation=rel.name, column=column, path=path, rows_sampled=sampled,
+                                    values=tally.values[(column, path)], identifier=privacy.get("identifier"),
+                                    treatment=privacy.get("treatment"))
         found = tally.hits.get((column, path))
         if not found:
             out.append(ScanRow(**base, detector=None, hits=0, verdict="clean"))
@@ -409,12 +423,15 @@ def scan(settings: Settings, *, sample_rows: int = 2000, layers: Iterable[str] =
             if rel.schema is None and rel.compiled_sql is None:
                 continue  # compile failed: already reported
             if rel.schema is not None and rel.name not in present:
-                continue  # declared in dbt but not built (yet): nothing to read
+                report.skipped.append({"layer": rel.layer, "relation": rel.name, "reason": "not built"})
+                continue
             try:
                 report.rows += scan_relation(conn, rel, sample_rows, estimates.get(rel.name, 0.0))
             except psycopg.Error as exc:  # the class and SQLSTATE only: messages can quote values
                 report.errors.append({"layer": rel.layer, "relation": rel.name,
                                       "error": f"{type(exc).__name__} {exc.sqlstate or ''}".strip()})
+    order = {layer: i for i, layer in enumerate(layers)}
+    report.rows.sort(key=lambda r: (order.get(r.layer, len(order)), r.relation))
     return report
 
 

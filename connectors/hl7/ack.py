@@ -6,16 +6,17 @@
   error/reject, SU only on success. In enhanced mode an empty or unknown condition counts as AL: an
   unwanted ACK costs less than a sender waiting for one.
 * The ACK mirrors the header: its MSH-3/4 are the message's MSH-5/6 and its MSH-5/6 the message's
-  MSH-3/4, copied as sent (same delimiters, including a 5th truncation character, and same charset, with
-  MSH-18 echoed); MSH-9 is ``ACK^<trigger>^ACK`` (``ACK^<trigger>`` before v2.3.1, ``ACK`` in v2.1);
-  MSH-12 the message's version; MSA-2 echoes MSH-10.
-* On error, ERR carries the location and the HL7 table 0357 code, never the content: v2.5 and later
-  ``ERR||<seg>^<seq>^<field>|<code>^<text>^HL70357|E``; older versions ``ERR|<seg>^<seq>^<field>^<code>&<text>&HL70357``.
-  A field named by the error is not echoed either (e.g. an unsupported MSH-12 is answered in v2.5).
+  MSH-3/4, copied as sent, with the message's delimiters (a 5th truncation character included) and
+  charset (MSH-18 echoed). MSH-9 is ``ACK^<trigger>^ACK`` (``ACK^<trigger>`` in v2.2-2.3, ``ACK`` in
+  v2.1), MSH-12 the message's version, MSA-2 its MSH-10.
+* On error, ERR carries the location and the HL7 table 0357 code, never content: from v2.5
+  ``ERR||<seg>^<seq>^<field>|<code>^<text>^HL70357|E``, before ``ERR|<seg>^<seq>^<field>^<code>&<text>&HL70357``.
+  An MSH field the error points at is not echoed either (an unsupported MSH-12 is answered in v2.5).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -27,6 +28,7 @@ from connectors.hl7.parse import (
     Delimiters,
     Hl7Message,
     Hl7ParseError,
+    _charset_and_plan,
     _charset_key,
     escape,
 )
@@ -45,7 +47,8 @@ def ack_mode(msg: Hl7Message) -> AckMode:
 
 def wants_commit_ack(msg: Hl7Message | None, outcome: Outcome) -> bool:
     """Should a commit (accept) ACK be sent for this outcome? Never in original mode, where the
-    application ACK is the only one; for an unreadable message (``None``) always."""
+    application ACK is the only one; always for an unreadable message (``None``)."""
+    _check(outcome)
     if msg is None:
         return True
     return ack_mode(msg) == "enhanced" and _wanted(msg.accept_ack_type, outcome)
@@ -53,23 +56,25 @@ def wants_commit_ack(msg: Hl7Message | None, outcome: Outcome) -> bool:
 
 def wants_application_ack(msg: Hl7Message | None, outcome: Outcome) -> bool:
     """Should an application ACK be sent for this outcome? Always in original mode."""
+    _check(outcome)
     if msg is None or ack_mode(msg) == "original":
         return True
     return _wanted(msg.application_ack_type, outcome)
 
 
 def ack_code(msg: Hl7Message | None, outcome: Outcome, *, commit: bool = True) -> str:
-    """MSA-1 for an outcome: AA/AE/AR in original mode (or for an application ACK), CA/CE/CR for an
-    enhanced-mode commit ACK."""
-    if outcome not in _OUTCOMES:
-        raise ValueError("outcome must be accept, error or reject")
+    """MSA-1 for an outcome: CA/CE/CR for an enhanced-mode commit ACK, else AA/AE/AR."""
+    _check(outcome)
     enhanced_commit = commit and msg is not None and ack_mode(msg) == "enhanced"
     return ("C" if enhanced_commit else "A") + {"accept": "A", "error": "E", "reject": "R"}[outcome]
 
 
-def _wanted(condition: str, outcome: Outcome) -> bool:
+def _check(outcome: str) -> None:
     if outcome not in _OUTCOMES:
         raise ValueError("outcome must be accept, error or reject")
+
+
+def _wanted(condition: str, outcome: Outcome) -> bool:
     condition = condition.upper()
     if condition == "NE":
         return False
@@ -81,52 +86,42 @@ def _wanted(condition: str, outcome: Outcome) -> bool:
 
 
 def build_ack(msg: Hl7Message | None, code: str, *, error: Hl7ParseError | None = None,
-              control_id: str, now: datetime, raw: bytes | None = None) -> bytes:
-    """The ACK for ``msg`` (or, when it could not be parsed, for whatever MSH of ``raw`` is readable),
-    as CR-terminated segments in the message's charset."""
+              control_id: str, now: datetime, raw: bytes | None = None,
+              default_charset: str = "utf-8") -> bytes:
+    """The ACK for ``msg`` or, when it could not be parsed (``msg is None``), for whatever MSH of ``raw``
+    is readable (``default_charset`` as given to ``parse_message``). CR-terminated segments, encoded in
+    the message's charset."""
     if code not in ACK_CODES:
         raise ValueError("code must be one of AA AE AR CA CE CR")
     if msg is not None:
-        return _ack_for_message(msg, code, error, control_id, now)
-    return _ack_from_raw(raw or b"", code, error, control_id, now)
-
-
-def _ack_for_message(msg: Hl7Message, code: str, error: Hl7ParseError | None, control_id: str,
-                     now: datetime) -> bytes:
-    d = msg.delimiters
-    wire = _first_line(msg.raw).decode(msg.charset).split(d.field)
-    sent = _Sent(wire, error)
-    version = sent.get(12) if sent.get(12).split(d.component)[0].strip() in SUPPORTED_VERSIONS else ""
-    trigger = "" if sent.faulty == 9 else escape(msg.trigger_event, d)
-    text = _segments(d, sent.get(5), sent.get(6), sent.get(3), sent.get(4), now, trigger,
-                     escape(control_id, d), sent.get(11), version, sent.get(18), code, sent.get(10), error)
-    return text.encode(msg.charset)
+        wire = _first_line(msg.raw).decode(msg.charset).split(msg.delimiters.field)
+        return _ack(msg.delimiters, wire, msg.charset, code, error, control_id, now)
+    return _ack_from_raw(raw or b"", code, error, control_id, now, default_charset)
 
 
 def _ack_from_raw(raw: bytes, code: str, error: Hl7ParseError | None, control_id: str,
-                  now: datetime) -> bytes:
-    """Best effort for an unparsable message: delimiters and MSH fields read from the bytes. A field is
-    echoed only when it was split reliably (before any non-ASCII byte, which could be half of a
-    multi-byte character) and is plain text under the delimiters the ACK uses."""
+                  now: datetime, default_charset: str) -> bytes:
+    """Best effort for an unparsable message: delimiters and MSH fields read from the bytes, decoded in
+    the charset MSH-18 names when that works; otherwise only the fields before the first non-ASCII byte
+    (which could be half of a multi-byte character) are trusted. Fields that are not plain text under
+    the ACK's delimiters are left empty."""
     line = _first_line(raw)
     d, fields = _raw_delimiters(line)
-    cut = next((i for i, b in enumerate(line) if b > 0x7F), len(line))
-    if cut < len(line):
-        fields = fields[:len(line[:cut].split(d.field.encode())) - 1]
-    sent = _Sent([f if _plain(f, d) else "" for f in (x.decode("ascii") for x in fields)], error)
-    version = sent.get(12) if sent.get(12).split(d.component)[0].strip() in SUPPORTED_VERSIONS else ""
-    msh9 = sent.get(9).split(d.component)
-    trigger = msh9[1] if len(msh9) > 1 and sent.faulty != 9 else ""
-    declared = sent.get(18).split(d.repetition)[0]
-    charset = declared if _CHARSETS.get(_charset_key(declared)) else ""
-    text = _segments(d, sent.get(5), sent.get(6), sent.get(3), sent.get(4), now, trigger,
-                     escape(control_id, d), sent.get(11), version, charset, code, sent.get(10), error)
-    return text.encode("ascii", errors="replace")
+    try:
+        charset, _ = _charset_and_plan(line, d.field, default_charset)
+        wire = line.decode(charset).split(d.field) if len(fields) > 1 else ["MSH"]
+    except (Hl7ParseError, UnicodeDecodeError, LookupError):
+        charset = "ascii"
+        cut = next((i for i, b in enumerate(line) if b > 0x7F), len(line))
+        if cut < len(line):
+            fields = fields[:len(line[:cut].split(d.field.encode())) - 1]
+        wire = [f.decode("ascii") for f in fields]
+    return _ack(d, [f if _plain(f, d) else "" for f in wire], charset, code, error, control_id, now)
 
 
 def _raw_delimiters(line: bytes) -> tuple[Delimiters, list[bytes]]:
-    """The message's delimiters if valid; its field separator with standard encoding characters if only
-    MSH-2 is broken; the standard set (and no fields) if even MSH-1 is unusable."""
+    """The message's delimiters if valid; its field separator with the standard encoding characters if
+    only MSH-2 is broken; the standard set (and no fields) if even MSH-1 is unusable."""
     fs = line[3:4] if line[:3] == b"MSH" else b""
     if not (len(fs) == 1 and 0x21 <= fs[0] < 0x7F and not fs.isalnum()):
         return DEFAULT_DELIMITERS, [b"MSH"]
@@ -146,7 +141,7 @@ def _plain(value: str, d: Delimiters) -> bool:
 
 
 class _Sent:
-    """MSH fields as sent (wire text, index n = MSH-n), minus the field an error points at."""
+    """MSH fields as sent (wire text; ``get(n)`` is MSH-n), minus the field an error points at."""
 
     def __init__(self, wire: list[str], error: Hl7ParseError | None) -> None:
         self.wire = wire
@@ -154,23 +149,52 @@ class _Sent:
         self.faulty = error.field_position if in_msh and error is not None else None
 
     def get(self, n: int) -> str:
-        if n == self.faulty or n - 1 >= len(self.wire) or n < 3:
+        if n == self.faulty or n < 3 or n > len(self.wire):
             return ""
         return self.wire[n - 1]
 
 
-def _segments(d: Delimiters, app: str, fac: str, rapp: str, rfac: str, now: datetime, trigger: str,
-              control_id: str, processing: str, version: str, charset: str, code: str, echoed_id: str,
+@dataclass(frozen=True)
+class _Header:
+    """Wire text of the ACK's own MSH fields, already mirrored."""
+
+    app: str
+    facility: str
+    receiving_app: str
+    receiving_facility: str
+    trigger: str
+    control_id: str
+    processing: str
+    version: str
+    charset: str
+
+
+def _ack(d: Delimiters, wire: list[str], charset: str, code: str, error: Hl7ParseError | None,
+         control_id: str, now: datetime) -> bytes:
+    sent = _Sent(wire, error)
+    version = sent.get(12) if sent.get(12).split(d.component)[0].strip() in SUPPORTED_VERSIONS else ""
+    msh9 = sent.get(9).split(d.component)
+    declared = sent.get(18).split(d.repetition)[0].strip()
+    header = _Header(
+        app=sent.get(5), facility=sent.get(6), receiving_app=sent.get(3), receiving_facility=sent.get(4),
+        trigger=msh9[1] if len(msh9) > 1 else "", control_id=escape(control_id, d), processing=sent.get(11),
+        version=version, charset=sent.get(18) if declared and _CHARSETS.get(_charset_key(declared)) else "")
+    text = _segments(d, header, now, code, sent.get(10), error)
+    return text.encode(charset, errors="replace")
+
+
+def _segments(d: Delimiters, h: _Header, now: datetime, code: str, echoed_id: str,
               error: Hl7ParseError | None) -> str:
-    version = version or _FALLBACK_VERSION
+    version = h.version or _FALLBACK_VERSION
     v = _version_tuple(version.split(d.component)[0])
-    msh9 = "ACK" if v < (2, 2) else "ACK" + (d.component + trigger if trigger or v >= (2, 3, 1) else "")
+    msh9 = "ACK"
+    if v >= (2, 2) and (h.trigger or v >= (2, 3, 1)):
+        msh9 += d.component + h.trigger
     if v >= (2, 3, 1):
         msh9 += d.component + "ACK"
-    f = d.field
-    msh = ["MSH", d.encoding_characters, app, fac, rapp, rfac, _timestamp(now), "", msh9, control_id,
-           processing or "P", version, "", "", "", "", "", charset]
-    segments = [f.join(msh).rstrip(f), f.join(["MSA", code, echoed_id])]
+    msh = ["MSH", d.encoding_characters, h.app, h.facility, h.receiving_app, h.receiving_facility,
+           _timestamp(now), "", msh9, h.control_id, h.processing or "P", version, "", "", "", "", "", h.charset]
+    segments = [d.field.join(msh).rstrip(d.field), d.field.join(["MSA", code, echoed_id])]
     if error is not None:
         segments.append(_err(d, error, v))
     return "\r".join(segments) + "\r"
@@ -179,12 +203,10 @@ def _segments(d: Delimiters, app: str, fac: str, rapp: str, rfac: str, now: date
 def _err(d: Delimiters, error: Hl7ParseError, v: tuple[int, ...]) -> str:
     c, f = d.component, d.field
     location = [error.segment_id or "", str(error.segment_index or ""), str(error.field_position or "")]
-    loc = c.join(location).rstrip(c)
-    text = ERROR_TEXT.get(error.code, "Application internal error")
+    text = ERROR_TEXT.get(error.code, ERROR_TEXT[207])
     if v >= (2, 5):
-        return f.join(["ERR", "", loc, c.join([str(error.code), text, "HL70357"]), "E"])
-    s = d.subcomponent
-    return f.join(["ERR", c.join([*location, s.join([str(error.code), text, "HL70357"])])])
+        return f.join(["ERR", "", c.join(location).rstrip(c), c.join([str(error.code), text, "HL70357"]), "E"])
+    return f.join(["ERR", c.join([*location, d.subcomponent.join([str(error.code), text, "HL70357"])])])
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:

@@ -67,7 +67,7 @@ _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}\Z")
 # by bytes.replace: not [ ] , " (inserted by us) and not the backslash of JSON escapes.
 _DELIMITER_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F) if not chr(c).isalnum())
 _JSON_SAFE = _DELIMITER_CHARS - frozenset('[],"\\')
-_SEG = "\x7f"  # joins segment texts on the fast path; orjson passes DEL through, HL7 text never has it
+_SEG = "\x7f"  # joins segment texts on the fast path; orjson passes DEL through unescaped
 
 
 class Hl7ParseError(ValueError):
@@ -170,7 +170,7 @@ class Hl7Message:
 class _Plan:
     """Constants for one delimiter set, cached, so the hot path only looks them up."""
 
-    __slots__ = ("d", "F", "C", "R", "E", "S", "fast", "escapes", "json12", "first", "replaces")
+    __slots__ = ("d", "F", "C", "R", "E", "S", "fast", "escapes", "json12", "marks", "replaces")
 
     def __init__(self, d: Delimiters) -> None:
         self.d = d
@@ -181,15 +181,15 @@ class _Plan:
         if d.truncation:
             self.escapes["P"] = d.truncation
         self.json12 = _dumps([[[d.field]]]) + b"," + _dumps([[[d.encoding_characters]]])
-        self.first = b'[["MSH",' + self.json12 + b',[[["'
+        self.marks = [c for c in "`$;=@!?:{}<>" if c not in str(d)]
         self.replaces = ((d.field.encode(), b'"]]],[[["'), (d.repetition.encode(), b'"]],[["'),
                          (d.component.encode(), b'"],["'), (d.subcomponent.encode(), b'","'))
 
 
 _PLANS: dict[tuple[str, str], _Plan] = {}
 _CODECS: dict[tuple[str, str, str], str] = {}
-# Valid non-envelope segment ids seen so far → their fast-path JSON prefix (at most 26*36*36 entries).
-_KNOWN_IDS: dict[str, bytes] = {}
+# Valid non-envelope segment ids seen so far (at most 26*36*36 of them).
+_KNOWN_IDS: set[str] = set()
 
 
 def _plan(fs: str, enc: str) -> _Plan:
@@ -269,15 +269,18 @@ def parse_message(raw: bytes, *, default_charset: str = "utf-8") -> Hl7Message:
     if "\n" in text:
         text = text.replace("\r\n", "\r").replace("\n", "\r")
     lines = text.split("\r")
-    msh_fields = lines[0].rstrip(" \t").rstrip(fs).split(fs)
-    msh_rest = fs.join(msh_fields[2:])
+    msh = lines[0].rstrip(" \t").rstrip(fs)
+    msh_fields = msh.split(fs)
+    msh_rest = msh[msh.find(fs, 4) + 1:] if len(msh_fields) > 2 else ""
     header = _header(msh_fields, msh_rest, plan, codec)
-    sids, rests, bare = _clean_segments(lines, plan)
-    rests[0] = msh_rest
-    body = _SEG.join(rests)
-    if plan.fast and not bare and "\\" not in body and plan.E not in body and body.count(_SEG) == len(rests) - 1:
-        seg_json, cache = _fast_json(body, sids, plan), None
+    mark = _id_mark(text, plan)
+    sids, marked, bare = _clean_segments(lines, plan, mark or fs)
+    marked[0] = "MSH" + (mark or fs) + msh_rest
+    body = _SEG.join(marked)
+    if mark and not bare and "\\" not in body and plan.E not in body and _SEG not in text:
+        seg_json, cache = _fast_json(body, mark, plan), None
     else:
+        rests = [line[4:] for line in marked]
         cache = _reference_segments(msh_fields, sids, rests, plan, codec)
         seg_json = _dumps(cache)
     msg = Hl7Message(raw, codec, plan.d, seg_json, *header)
@@ -405,11 +408,22 @@ def _checked(header: tuple[str, ...]) -> tuple[str, ...]:
     return header
 
 
-def _clean_segments(lines: list[str], plan: _Plan) -> tuple[list[str], list[str], bool]:
-    """Segment ids and texts after the id's separator; slot 0 is left for MSH. Blank lines are skipped,
-    trailing blanks and separators removed, ids checked (envelope ids are never in _KNOWN_IDS)."""
+def _id_mark(text: str, plan: _Plan) -> str | None:
+    """A character absent from the text that can stand for "end of segment id" on the fast path."""
+    if not plan.fast:
+        return None
+    for mark in plan.marks:
+        if mark not in text:
+            return mark
+    return None
+
+
+def _clean_segments(lines: list[str], plan: _Plan, mark: str) -> tuple[list[str], list[str], bool]:
+    """Segment ids, and segment texts with the separator after the id replaced by ``mark``; slot 0 is
+    left for MSH. Blank lines are skipped, trailing blanks and separators removed, ids checked (envelope
+    ids are never in _KNOWN_IDS)."""
     fs, known = plan.F, _KNOWN_IDS
-    sids, rests = ["MSH"], [""]
+    sids, marked = ["MSH"], [""]
     bare = False
     for line in lines[1:]:
         s = line.rstrip(" \t").rstrip(fs)
@@ -420,8 +434,8 @@ def _clean_segments(lines: list[str], plan: _Plan) -> tuple[list[str], list[str]
             s, sid = _check_segment(s, fs, len(sids) + 1)
             bare = bare or len(s) == 3
         sids.append(sid)
-        rests.append(s[4:])
-    return sids, rests, bare
+        marked.append(s.replace(fs, mark, 1))
+    return sids, marked, bare
 
 
 def _check_segment(s: str, fs: str, index: int) -> tuple[str, str]:
@@ -433,25 +447,20 @@ def _check_segment(s: str, fs: str, index: int) -> tuple[str, str]:
     if sid in ENVELOPE_IDS:
         raise Hl7ParseError(100, "segment.header.misplaced", f"segment {index}", segment_id=sid,
                             segment_index=index)
-    if sid not in _KNOWN_IDS:
-        _KNOWN_IDS[sid] = b'"]]]],["' + sid.encode() + b'",[[["'
+    _KNOWN_IDS.add(sid)
     return s, sid
 
 
-def _fast_json(body: str, sids: list[str], plan: _Plan) -> bytes:
-    """Document JSON by byte replacement over orjson output. Valid when the text holds no escape
+def _fast_json(body: str, mark: str, plan: _Plan) -> bytes:
+    """Document JSON by byte replacement over orjson output, valid when the text holds no escape
     character and no backslash (the only JSON escapes are then for quotes and control characters, which
-    no delimiter can touch) and every delimiter is JSON-safe. Segments are joined by DEL, split apart
-    again after the replacements and interleaved with their id prefixes."""
-    j = _dumps(body)
+    no delimiter can touch) and every delimiter is JSON-safe. Segments are joined by DEL and the
+    separator after each segment id is ``mark``, so both structures are single-byte replacements."""
+    j = b"[[" + _dumps(body) + b"]]]]]"
+    j = j.replace(b"\x7f", b'"]]]],["').replace(mark.encode(), b'",[[["')
     for old, new in plan.replaces:
         j = j.replace(old, new)
-    pieces = j[1:-1].split(b"\x7f")
-    out = [plan.first] * (2 * len(pieces))
-    out[2::2] = [_KNOWN_IDS[s] for s in sids[1:]]
-    out[1::2] = pieces
-    out.append(b'"]]]]]')
-    return b"".join(out).replace(b'[[[""]]]', b"[]")
+    return b'[["MSH",' + plan.json12 + b"," + j[8:].replace(b'[[[""]]]', b"[]")
 
 
 _EMPTY_FIELD = [[[""]]]
@@ -486,6 +495,6 @@ def reference_segments(raw: bytes, *, default_charset: str = "utf-8") -> list:
     text = data.lstrip(b" \t\r\n").decode(msg.charset).replace("\r\n", "\r").replace("\n", "\r")
     plan = _plan(msg.delimiters.field, msg.delimiters.encoding_characters)
     lines = text.split("\r")
-    sids, rests, _ = _clean_segments(lines, plan)
+    sids, marked, _ = _clean_segments(lines, plan, plan.F)
     msh_fields = lines[0].rstrip(" \t").rstrip(plan.F).split(plan.F)
-    return _reference_segments(msh_fields, sids, rests, plan, msg.charset)
+    return _reference_segments(msh_fields, sids, [line[4:] for line in marked], plan, msg.charset)

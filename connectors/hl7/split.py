@@ -21,7 +21,7 @@ Rules, line by line (a line ends at CR, LF or CRLF):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import BinaryIO
@@ -53,32 +53,40 @@ class Piece:
 def split_messages(source: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes], *,
                    chunk_size: int = 1 << 20) -> Iterator[Piece]:
     """Pieces of ``source`` (bytes, a binary file object, or an iterable of byte chunks), in order.
-    Memory holds one chunk plus the current message, so a 1 GB file is never loaded at once."""
-    buf, base, pos, scan = b"", 0, 0, 1
-    for chunk in _chunks(source, chunk_size):
-        buf = buf[pos:] + chunk if buf else bytes(chunk)
-        base, scan, pos = base + pos, max(scan - pos, 1), 0
-        while True:
-            nxt = _next_start(buf, scan)
-            if nxt < 0:
-                scan = max(pos + 1, len(buf) - 4 if nxt == -1 else -nxt - 2)
-                break
-            yield from _region(buf, pos, nxt, base)
-            pos, scan = nxt, nxt + 1
-    yield from _region(buf, pos, len(buf), base)
-
-
-def _chunks(source: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes],
-            size: int) -> Iterator[bytes]:
+    A stream is read ``chunk_size`` bytes at a time and memory holds one chunk plus the current message,
+    so a 1 GB file is never loaded at once; bytes already in memory are sliced, not copied."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        yield bytes(source)
-    elif hasattr(source, "read"):
-        yield from iter(lambda: source.read(size), b"")  # type: ignore[union-attr]
-    else:
-        yield from source  # type: ignore[misc]
+        data = bytes(source)
+        yield from _pieces(data, 0, len(data), 0, final=True)
+        return
+    buf, base = bytearray(), 0
+    chunks = iter(lambda: source.read(chunk_size), b"") if hasattr(source, "read") else iter(source)
+    scan = 1
+    for chunk in chunks:  # type: ignore[attr-defined]
+        buf += chunk
+        pos, scan = yield from _pieces(buf, 0, len(buf), base, final=False, scan=scan)
+        if pos:
+            del buf[:pos]
+            base, scan = base + pos, max(scan - pos, 1)
+    yield from _pieces(buf, 0, len(buf), base, final=True)
 
 
-def _next_start(buf: bytes, start: int) -> int:
+def _pieces(buf: bytes | bytearray, pos: int, end: int, base: int, *, final: bool,
+            scan: int = 1) -> Generator[Piece, None, tuple[int, int]]:
+    """Yield the regions of buf[pos:end] that are complete; return (start of the pending region,
+    where to resume the search for the next message start)."""
+    while True:
+        nxt = _next_start(buf, max(scan, pos + 1))
+        if nxt < 0:
+            if final:
+                yield from _region(buf, pos, end, base)
+                return end, end
+            return pos, max(pos + 1, len(buf) - 4 if nxt == -1 else -nxt - 2)
+        yield from _region(buf, pos, nxt, base)
+        pos, scan = nxt, nxt + 1
+
+
+def _next_start(buf: bytes | bytearray, start: int) -> int:
     """Offset of the next line-initial 'MSH'+delimiter at or after ``start``; -1 if none, or
     -(i + 2) if one may start at i but the buffer ends before its field separator."""
     while True:
@@ -94,9 +102,9 @@ def _next_start(buf: bytes, start: int) -> int:
         start = i + 1
 
 
-def _region(buf: bytes, a: int, b: int, base: int) -> Iterator[Piece]:
+def _region(buf: bytes | bytearray, a: int, b: int, base: int) -> Iterator[Piece]:
     """Pieces of buf[a:b], which starts at a message start or holds whatever precedes the first one."""
-    chunk = buf[a:b].rstrip(_TRIM)
+    chunk = bytes(buf[a:b]).rstrip(_TRIM) if isinstance(buf, bytearray) else buf[a:b].rstrip(_TRIM)
     if not chunk:
         return
     if chunk[:3] == b"MSH" and not chunk.endswith(_BOM):

@@ -28,3 +28,9 @@ convert_from(vault.decrypt({{ blob }}, {{ key_version }}), 'UTF8')::jsonb
 {% macro fhir_ts(expr) -%}
 (case when {{ expr }} ~ '^\d{4}-\d{2}-\d{2}' then ({{ expr }})::timestamptz end)
 {%- endmacro %}
+
+{#- A FHIR reference reduced to what it is matched on: urn:uuid:… as is, any URL ending in Type/id as Type/id. -#}
+{% macro fhir_local_ref(expr, resource_type) -%}
+(case when {{ expr }} ~ '(^|/){{ resource_type }}/[^/]+(/_history/[^/]+)?$'
+      then substring({{ expr }} from '({{ resource_type }}/[^/]+)(/_history/[^/]+)?$') else {{ expr }} end)
+{%- endmacro %}

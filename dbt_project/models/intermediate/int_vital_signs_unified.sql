@@ -9,27 +9,41 @@ with hl7 as (
     from {{ ref('stg_hl7__observations') }} as o
     where o.value_type in ('NM', 'SN') and o.value_num is not null
 ),
-fhir_patients as (
-    select resource_row_id::text as occurrence, full_url, 'Patient/' || resource_id as local_ref
-    from {{ ref('stg_fhir__patients') }}
+fhir_patient_refs as (
+    -- every way an Observation may point at a Patient: its fullUrl (urn:uuid:…) or Patient/<id>
+    select distinct on (ref) ref, occurrence from (
+        select full_url as ref, resource_row_id::text as occurrence, event_at from {{ ref('stg_fhir__patients') }}
+        where full_url is not null
+        union all
+        select 'Patient/' || resource_id, resource_row_id::text, event_at from {{ ref('stg_fhir__patients') }}
+        where resource_id is not null
+    ) as r
+    order by ref, event_at desc
 ),
-fhir_devices as (
-    select full_url, 'Device/' || resource_id as local_ref, 'serial|' || upper(device_identifier) as device_identifier
-    from {{ ref('stg_fhir__devices') }} where device_identifier is not null
+fhir_device_refs as (
+    select distinct on (ref) ref, device_identifier from (
+        select full_url as ref, 'serial|' || upper(device_identifier) as device_identifier
+        from {{ ref('stg_fhir__devices') }} where full_url is not null and device_identifier is not null
+        union all
+        select 'Device/' || resource_id, 'serial|' || upper(device_identifier)
+        from {{ ref('stg_fhir__devices') }} where resource_id is not null and device_identifier is not null
+    ) as d
+    order by ref
 ),
-fhir as (
-    select 'fhir:' || o.resource_row_id || ':' || o.component_index, 'fhir',
-           (select p.occurrence from fhir_patients as p
-             where o.subject_reference in (p.full_url, p.local_ref) or o.subject_reference like '%/' || p.local_ref
-             limit 1),
-           case when o.code_system = 'http://loinc.org' then 'LN' else o.code_system end, o.code, o.value_num,
-           o.unit_code, o.observed_at, o.abnormal_flag,
-           (select d.device_identifier from fhir_devices as d
-             where o.device_reference in (d.full_url, d.local_ref) or o.device_reference like '%/' || d.local_ref
-             limit 1),
-           o.resource_row_id
+fhir_observations as (
+    select o.*,
+           {{ fhir_local_ref('o.subject_reference', 'Patient') }} as subject_ref,
+           {{ fhir_local_ref('o.device_reference', 'Device') }} as device_ref
     from {{ ref('stg_fhir__observations') }} as o
     where o.value_num is not null and coalesce(o.status, 'final') not in ('entered-in-error', 'cancelled')
+),
+fhir as (
+    select 'fhir:' || o.resource_row_id || ':' || o.component_index, 'fhir', p.occurrence,
+           case when o.code_system = 'http://loinc.org' then 'LN' else o.code_system end, o.code, o.value_num,
+           o.unit_code, o.observed_at, o.abnormal_flag, d.device_identifier, o.resource_row_id
+    from fhir_observations as o
+    left join fhir_patient_refs as p on p.ref = o.subject_ref
+    left join fhir_device_refs as d on d.ref = o.device_ref
 ),
 unified as (select * from hl7 union all select * from fhir)
 select

@@ -1,12 +1,6 @@
 -- One row per FHIR Observation value: the observation itself and each component (blood pressure).
 with obs as (
     select * from {{ ref('stg_fhir__resources') }} where resource_type = 'Observation'
-),
-measures as (
-    select obs.resource_row_id, 0 as component_index, obs.resource as measure from obs
-    union all
-    select obs.resource_row_id, c.n::int, c.component
-    from obs cross join lateral jsonb_array_elements(coalesce(obs.resource -> 'component', '[]')) with ordinality as c(component, n)
 )
 select
     obs.resource_row_id,
@@ -23,8 +17,14 @@ select
     coalesce({{ fhir_ts("obs.resource ->> 'effectiveDateTime'") }}, {{ fhir_ts("obs.resource #>> '{effectivePeriod,start}'") }},
              {{ fhir_ts("obs.resource ->> 'issued'") }}) as observed_at,
     obs.resource #>> '{interpretation,0,coding,0,code}' as abnormal_flag
-from measures as m
-join obs using (resource_row_id)
+from obs
+cross join lateral (
+    -- the observation itself and each component (blood pressure), without joining obs to itself
+    select 0 as component_index, obs.resource as measure
+    union all
+    select c.n::int, c.component
+    from jsonb_array_elements(coalesce(obs.resource -> 'component', '[]')) with ordinality as c(component, n)
+) as m
 cross join lateral (
     select coding from jsonb_array_elements(coalesce(m.measure #> '{code,coding}', '[]')) as coding
     order by (coding ->> 'system' = 'http://loinc.org') desc limit 1

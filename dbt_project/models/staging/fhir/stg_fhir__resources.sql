@@ -1,10 +1,18 @@
--- One row per landed FHIR resource with its Bundle.entry JSON decrypted in flight (ephemeral).
+-- One row per landed Patient, Observation or Device with its Bundle.entry JSON decrypted in flight
+-- (ephemeral). MATERIALIZED: each payload is decrypted once per query.
+with decrypted as materialized (
+    select
+        r.resource_row_id,
+        r.received_at,
+        r.resource_type,
+        {{ decrypt_json('r.payload', 'r.key_version') }} as entry
+    from {{ source('landing', 'fhir_resources') }} as r
+    where r.resource_type in ('Patient', 'Observation', 'Device')
+)
 select
-    r.resource_row_id,
-    r.received_at,
-    r.resource_type,
-    e.entry ->> 'fullUrl' as full_url,
-    e.entry -> 'resource' as resource
-from {{ source('landing', 'fhir_resources') }} as r
-cross join lateral (select {{ decrypt_json('r.payload', 'r.key_version') }} as entry) as e
-where r.resource_type in ('Patient', 'Observation', 'Device')
+    d.resource_row_id,
+    d.received_at,
+    d.resource_type,
+    d.entry ->> 'fullUrl' as full_url,
+    d.entry -> 'resource' as resource
+from decrypted as d

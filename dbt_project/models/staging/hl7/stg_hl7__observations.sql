@@ -1,9 +1,18 @@
--- One row per OBX, with the OBR it belongs to and the message's patient (PID) position.
-with obx as (
-    select * from {{ ref('stg_hl7__segments') }} where segment_id = 'OBX' and message_type = 'ORU'
+-- One row per OBX of an ORU message, with the time of the OBR it follows (the nearest OBR before it).
+-- Window functions over each message's segments: no self-join.
+with ordered as (
+    select
+        s.*,
+        count(*) filter (where s.segment_id = 'OBR') over (partition by s.message_id order by s.seg_index) as obr_group
+    from {{ ref('stg_hl7__segments') }} as s
+    where s.message_type = 'ORU' and s.segment_id in ('OBR', 'OBX')
 ),
-obr as (
-    select message_id, seg_index, seg from {{ ref('stg_hl7__segments') }} where segment_id = 'OBR'
+with_context as (
+    select
+        o.*,
+        first_value(case when o.segment_id = 'OBR' then {{ hl7('o.seg', 7) }} end)
+            over (partition by o.message_id, o.obr_group order by o.seg_index) as obr_time
+    from ordered as o
 )
 select
     obx.message_id,
@@ -21,12 +30,8 @@ select
     {{ hl7('obx.seg', 7) }} as reference_range,
     {{ hl7('obx.seg', 8) }} as abnormal_flag,
     {{ hl7('obx.seg', 11) }} as result_status,
-    coalesce({{ hl7_ts(hl7('obx.seg', 14)) }}, {{ hl7_ts(hl7('obr.seg', 7)) }}, obx.message_at) as observed_at,
+    coalesce({{ hl7_ts(hl7('obx.seg', 14)) }}, {{ hl7_ts('obx.obr_time') }}, obx.message_at) as observed_at,
     {{ hl7('obx.seg', 18, 1) }} as device_id,
     {{ hl7('obx.seg', 18, 2) }} as device_id_type
-from obx
-left join lateral (
-    select o.seg from obr as o
-    where o.message_id = obx.message_id and o.seg_index < obx.seg_index
-    order by o.seg_index desc limit 1
-) as obr on true
+from with_context as obx
+where obx.segment_id = 'OBX'

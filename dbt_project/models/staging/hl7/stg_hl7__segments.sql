@@ -7,6 +7,6 @@ select
     s.seg_index::int as seg_index,
     s.seg ->> 0 as segment_id,
     s.seg,
-    {{ hl7_ts(hl7('m.segments -> 0', 7)) }} as message_at
+    m.message_at
 from {{ ref('stg_hl7__messages') }} as m
 cross join lateral jsonb_array_elements(m.segments) with ordinality as s(seg, seg_index)
