@@ -124,7 +124,7 @@ class Lander:
 
     def hl7(self, msg: Hl7Message) -> None:
         raw = msg.raw
-        doc = orjson.dumps(msg.doc())
+        doc = msg.doc_json()  # same JSON as orjson.dumps(msg.doc()), without building lists
         row = (len(self._buffer), msg.sending_application + "|" + msg.sending_facility,
                msg.receiving_application + "|" + msg.receiving_facility, msg.message_type, msg.trigger_event,
                msg.message_structure, msg.control_id, msg.version, msg.charset, len(raw),

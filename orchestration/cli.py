@@ -25,7 +25,7 @@ keys_app = typer.Typer(help="Key versions: status, rotation and re-encryption.",
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
@@ -199,6 +199,22 @@ def report(out: Annotated[Path | None, typer.Option(help="Folder for the report 
     emit({k: str(v) for k, v in paths.items()}, as_json)
     if not as_json:
         console.print(f"[green]report[/green] {paths['markdown']} and {paths['csv']}")
+
+
+@app.command()
+def scan(
+    sample_rows: Annotated[int, typer.Option(help="Rows sampled per relation.")] = 2000,
+    as_json: JsonFlag = False,
+) -> None:
+    """Look for undeclared personal data by value in every layer; non-zero when clinical or analytics hit."""
+    from orchestration.scan import scan as run_scan
+
+    report = run_scan(load_settings(), sample_rows=sample_rows)
+    emit(report.as_dict(), as_json)
+    if not as_json:
+        report.print(console)
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @audit_app.command("verify")

@@ -2,8 +2,9 @@
 
 For every relation of the chosen layers — dbt models and seeds that are persisted, the landing sources,
 tables found in those schemas that dbt does not know, and (with keys) the ephemeral staging models run
-from their compiled SQL — up to ``sample_rows`` random rows are read, and every text, JSON and array value
-goes through ``connectors.privacy.detect``. JSON is reported per path: HL7 segments as field paths
+from their compiled SQL — up to ``sample_rows`` rows are read (random rows of tables and views, the first
+rows an ephemeral model yields), and every text, JSON and array value goes through
+``connectors.privacy.detect``. JSON is reported per path: HL7 segments as field paths
 (``PID-5``), FHIR resources as element paths (``Patient.name.family``), anything else as ``$.a[*].b``.
 Landing payloads are decrypted in memory only (``vault.decrypt`` in a session given the key ring).
 
@@ -142,13 +143,15 @@ def _declarations(props: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return out
 
 
-def manifest_relations(manifest: Mapping[str, Any], layers: Iterable[str]) -> list[Relation]:
-    """Persisted models, seeds and sources of the layers, and ephemeral models (to compile) in them."""
+def manifest_relations(manifest: Mapping[str, Any], layers: Iterable[str] | None) -> list[Relation]:
+    """Persisted models, seeds and sources of the layers (all with None), and ephemeral models in them."""
     from orchestration.translator import layer_of
 
-    wanted, out = set(layers), []
+    wanted, out = None if layers is None else set(layers), []
     for props in list(manifest["nodes"].values()) + list(manifest["sources"].values()):
-        if props["resource_type"] not in ("model", "seed", "source") or layer_of(props) not in wanted:
+        if props["resource_type"] not in ("model", "seed", "source"):
+            continue
+        if wanted is not None and layer_of(props) not in wanted:
             continue
         layer, declared = layer_of(props), _declarations(props)
         materialized = "source" if props["resource_type"] == "source" else props["config"].get("materialized")
@@ -385,12 +388,27 @@ def _rows(rel: Relation, tally: _Tally, sampled: int, columns: list[str]) -> lis
 
 # ---------------------------------------------------------------- the scan
 
-def _estimates(conn: psycopg.Connection, relations: list[Relation]) -> dict[str, float]:
-    rows = conn.execute("""select n.nspname || '.' || c.relname, c.reltuples from pg_class c
-                           join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'm', 'p')
-                           and n.nspname = any(%s)""",
+def _present(conn: psycopg.Connection, relations: list[Relation]) -> dict[str, float]:
+    """Relations that exist, with the planner's row estimate (0 for views and never-analysed tables)."""
+    rows = conn.execute("""select n.nspname || '.' || c.relname, greatest(c.reltuples, 0) from pg_class c
+                           join pg_namespace n on n.oid = c.relnamespace
+                           where c.relkind in ('r', 'm', 'p', 'v', 'f') and n.nspname = any(%s)""",
                         (sorted({r.schema for r in relations if r.schema}),)).fetchall()
     return {name: float(tuples) for name, tuples in rows}
+
+
+def _with_compiled_sql(settings: Settings, ring: Any, relations: list[Relation], report: ScanReport) -> None:
+    ephemeral = [r for r in relations if r.schema is None]
+    try:
+        compiled = compile_ephemeral(settings, ring, [r.name for r in ephemeral])
+    except ScanError as exc:
+        compiled, reason = {}, str(exc)
+    else:
+        reason = "not found in the compiled SQL"
+    for rel in ephemeral:
+        rel.compiled_sql = compiled.get(rel.name)
+        if rel.compiled_sql is None:
+            report.errors.append({"layer": rel.layer, "relation": rel.name, "error": reason})
 
 
 def scan(settings: Settings, *, sample_rows: int = 2000, layers: Iterable[str] = LAYERS,
@@ -405,38 +423,22 @@ def scan(settings: Settings, *, sample_rows: int = 2000, layers: Iterable[str] =
     manifest = json.loads(Path(manifest_path or prepare_manifest()).read_text())
     ring = load_keyring(settings)
     relations = manifest_relations(manifest, layers)
-    ephemeral = [r for r in relations if not r.persisted and r.schema is None]
-    try:
-        compiled = compile_ephemeral(settings, ring, [r.name for r in ephemeral])
-    except ScanError as exc:
-        compiled = {}
-        report.errors += [{"layer": r.layer, "relation": r.name, "error": str(exc)} for r in ephemeral]
-    for rel in ephemeral:
-        rel.compiled_sql = compiled.get(rel.name)
+    _with_compiled_sql(settings, ring, relations, report)
     with connect(settings, "pipeline", keyring=ring, autocommit=True) as conn:
         conn.execute("set default_transaction_read_only = on")
-        known = {r.name for r in manifest_relations(manifest, {"landing", "seeds", "models", *LAYERS, *layers})}
-        relations += catalog_relations(conn, layers, known)
-        estimates = _estimates(conn, relations)
-        present = set(estimates) | set(_views(conn, relations))
+        relations += catalog_relations(conn, layers, {r.name for r in manifest_relations(manifest, None)})
+        present = _present(conn, relations)
         for rel in relations:
             if rel.schema is None and rel.compiled_sql is None:
-                continue  # compile failed: already reported
+                continue  # reported by _with_compiled_sql
             if rel.schema is not None and rel.name not in present:
                 report.skipped.append({"layer": rel.layer, "relation": rel.name, "reason": "not built"})
                 continue
             try:
-                report.rows += scan_relation(conn, rel, sample_rows, estimates.get(rel.name, 0.0))
+                report.rows += scan_relation(conn, rel, sample_rows, present.get(rel.name, 0.0))
             except psycopg.Error as exc:  # the class and SQLSTATE only: messages can quote values
                 report.errors.append({"layer": rel.layer, "relation": rel.name,
                                       "error": f"{type(exc).__name__} {exc.sqlstate or ''}".strip()})
     order = {layer: i for i, layer in enumerate(layers)}
     report.rows.sort(key=lambda r: (order.get(r.layer, len(order)), r.relation))
     return report
-
-
-def _views(conn: psycopg.Connection, relations: list[Relation]) -> list[str]:
-    rows = conn.execute("""select n.nspname || '.' || c.relname from pg_class c join pg_namespace n
-                           on n.oid = c.relnamespace where c.relkind in ('v', 'f') and n.nspname = any(%s)""",
-                        (sorted({r.schema for r in relations if r.schema}),)).fetchall()
-    return [name for (name,) in rows]

@@ -164,13 +164,13 @@ class Hl7Message:
 
     def __repr__(self) -> str:  # no field contents: type, version and sizes only
         return (f"Hl7Message({self.message_type}^{self.trigger_event} v{self.version}, "
-                f"{self.segments_json.count(b']]]],[') + 1} segments, {len(self.raw)} bytes)")
+                f"{len(self.segments)} segments, {len(self.raw)} bytes)")
 
 
 class _Plan:
     """Constants for one delimiter set, cached, so the hot path only looks them up."""
 
-    __slots__ = ("d", "F", "C", "R", "E", "S", "fast", "escapes", "json12", "marks", "replaces")
+    __slots__ = ("d", "F", "C", "R", "E", "S", "fast", "escapes", "json12", "msh_prefix", "marks", "replaces")
 
     def __init__(self, d: Delimiters) -> None:
         self.d = d
@@ -181,6 +181,7 @@ class _Plan:
         if d.truncation:
             self.escapes["P"] = d.truncation
         self.json12 = _dumps([[[d.field]]]) + b"," + _dumps([[[d.encoding_characters]]])
+        self.msh_prefix = b'[["MSH",' + self.json12 + b","
         self.marks = [c for c in "`$;=@!?:{}<>" if c not in str(d)]
         self.replaces = ((d.field.encode(), b'"]]],[[["'), (d.repetition.encode(), b'"]],[["'),
                          (d.component.encode(), b'"],["'), (d.subcomponent.encode(), b'","'))
@@ -188,6 +189,7 @@ class _Plan:
 
 _PLANS: dict[tuple[str, str], _Plan] = {}
 _CODECS: dict[tuple[str, str, str], str] = {}
+_ASCII_MSH: dict[tuple[str, bytes, bytes, str], tuple[str, _Plan]] = {}  # (F, MSH-2, MSH-18, default)
 # Valid non-envelope segment ids seen so far (at most 26*36*36 of them).
 _KNOWN_IDS: set[str] = set()
 
@@ -307,9 +309,16 @@ def _charset_and_plan(data: bytes, fs: str, default: str) -> tuple[str, _Plan]:
     lf = data.find(b"\n", 0, end if end >= 0 else len(data))
     msh = data[:lf if lf >= 0 else end if end >= 0 else len(data)]
     parts = msh.split(fs.encode())
-    plan = _plan(fs, parts[1].decode("latin-1") if len(parts) > 1 else "")
     if msh.isascii():
-        return _codec(parts[17].decode("ascii") if len(parts) > 17 else "", plan, default), plan
+        key = (fs, parts[1] if len(parts) > 1 else b"", parts[17] if len(parts) > 17 else b"", default)
+        cached = _ASCII_MSH.get(key)
+        if cached is None:
+            plan = _plan(fs, key[1].decode("ascii"))
+            cached = _codec(key[2].decode("ascii"), plan, default), plan
+            if len(_ASCII_MSH) < 256:
+                _ASCII_MSH[key] = cached
+        return cached
+    plan = _plan(fs, parts[1].decode("latin-1") if len(parts) > 1 else "")
     # Non-ASCII MSH (say a GB 18030 facility name with a trail byte equal to '|'): byte-splitting is not
     # reliable, so accept the codec whose decoding of the MSH line names that same codec in MSH-18.
     naive = parts[17].decode("latin-1") if len(parts) > 17 else ""
@@ -372,10 +381,13 @@ def _header(f: list[str], msh_rest: str, plan: _Plan, charset: str) -> tuple[str
     if plan.R in msh_rest or plan.S in msh_rest or plan.E in msh_rest:
         return _checked(_header_general(f, plan, charset))
     c = plan.C
-    hd = [(v if c == "^" else v.replace(c, "^")).strip() for v in f[2:6]]
+    if c != "^":  # HD fields are reported with '^' between components whatever the delimiter
+        f = f[:2] + [v.replace(c, "^") for v in f[2:6]] + f[6:]
     msh9 = f[8].split(c) + ["", ""]
-    return _checked((*hd, msh9[0].strip(), msh9[1].strip(), msh9[2].strip(), f[9].strip(),
-                     *(f[n - 1].partition(c)[0].strip() for n in (11, 12, 7, 15, 16)), f[17].strip()))
+    return _checked((f[2].strip(), f[3].strip(), f[4].strip(), f[5].strip(), msh9[0].strip(),
+                     msh9[1].strip(), msh9[2].strip(), f[9].strip(), f[10].partition(c)[0].strip(),
+                     f[11].partition(c)[0].strip(), f[6].partition(c)[0].strip(), f[14].partition(c)[0].strip(),
+                     f[15].partition(c)[0].strip(), f[17].strip()))
 
 
 def _header_general(f: list[str], plan: _Plan, charset: str) -> tuple[str, ...]:
@@ -455,12 +467,14 @@ def _fast_json(body: str, mark: str, plan: _Plan) -> bytes:
     """Document JSON by byte replacement over orjson output, valid when the text holds no escape
     character and no backslash (the only JSON escapes are then for quotes and control characters, which
     no delimiter can touch) and every delimiter is JSON-safe. Segments are joined by DEL and the
-    separator after each segment id is ``mark``, so both structures are single-byte replacements."""
-    j = b"[[" + _dumps(body) + b"]]]]]"
-    j = j.replace(b"\x7f", b'"]]]],["').replace(mark.encode(), b'",[[["')
-    for old, new in plan.replaces:
+    separator after each segment id is ``mark``, so both structures are single-byte replacements.
+    Empty fields are collapsed right after the field separators are expanded, while the buffer is small."""
+    (f, f_token), *others = plan.replaces
+    j = (b"[[" + _dumps(body) + b"]]]]]").replace(mark.encode(), b'",[[["').replace(f, f_token)
+    j = j.replace(b'[[[""]]]', b"[]").replace(b"\x7f", b'"]]]],["')
+    for old, new in others:
         j = j.replace(old, new)
-    return b'[["MSH",' + plan.json12 + b"," + j[8:].replace(b'[[[""]]]', b"[]")
+    return j.replace(b'[["MSH",', plan.msh_prefix, 1)
 
 
 _EMPTY_FIELD = [[[""]]]

@@ -107,7 +107,7 @@ def _region(buf: bytes | bytearray, a: int, b: int, base: int) -> Iterator[Piece
     chunk = bytes(buf[a:b]).rstrip(_TRIM) if isinstance(buf, bytearray) else buf[a:b].rstrip(_TRIM)
     if not chunk:
         return
-    if chunk[:3] == b"MSH" and not chunk.endswith(_BOM):
+    if chunk[:3] == b"MSH" and chunk[3:4] and chunk[3] in _DELIMITER_BYTES and not chunk.endswith(_BOM):
         lines = chunk.splitlines()
         # Clean message: every line starts with a capital letter, none is an envelope line.
         if min(lines) >= b"A" and max(lines) < b"[" and _ENVELOPES.keys().isdisjoint(map(_HEAD, lines)):
@@ -129,7 +129,7 @@ def _scan_lines(chunk: bytes, base: int) -> Iterator[Piece]:
             after_blank = after_blank or state == "message"
             continue
         kind = _ENVELOPES.get(body[:3]) if body[3:4] and body[3] in _DELIMITER_BYTES else None
-        if body[:3] == b"MSH" and state == "none":
+        if body[:3] == b"MSH" and body[3:4] and body[3] in _DELIMITER_BYTES and state == "none":
             state, start, end, fs, after_blank = "message", lo + line.find(b"MSH"), hi, body[3:4], False
         elif kind:
             yield from _flush(state, chunk, start, end, base)

@@ -18,10 +18,10 @@ kind listed first):
 - ``mobile_phone``: 1[3-9]x xxxx xxxx, optionally after +86, 0086 or 86, groups separated by space or '-'.
 - ``landline``: 0xx(x)-xxxxxxx(x), ``(0xx)xxxxxxxx`` or with a space; local numbers start with 2-9.
 - ``email``.
-- ``chinese_name`` (heuristic): a common family name and one or two Han characters after a cue word (患者, 家属,
-  联系人, 姓名 …), or an HL7 family^given pair (``张^伟``). A name without a cue is not found: scrub known names.
 - ``date``: 2026-11-01, 2026/11/01, 2026.11.01, 2026年11月1日, 11月1日, 01.11.2026, 11/01/2026, and compact
   20261101 with an optional hhmmss (HL7 DTM) when it is a real calendar day in 1900–2099.
+- ``chinese_name`` (heuristic): a common family name and one or two Han characters after a cue word (患者, 家属,
+  联系人, 姓名 …), or an HL7 family^given pair (``张^伟``). A name without a cue is not found: scrub known names.
 
 Boundaries: a digit-based value never starts or ends inside an ASCII alphanumeric token, so the digits of
 a hex pseudonym (``3f5a13812345678ab…``), a longer digit run or a code like ``A13812345678`` never match;
@@ -29,9 +29,10 @@ Han characters and punctuation are boundaries (Chinese has no spaces). Fullwidth
 (``１３８…``) are folded to ASCII first, one character for one, so spans index the original text.
 
 Pattern strings are written in the subset that Python ``re`` and PostgreSQL ARE read alike
-(``connectors/privacy/sql.py`` turns them into SQL): ``[0-9]`` rather than ``\\d``, no back references,
-only the fixed-width lookbehind ``(?<![0-9A-Za-z])``, and one optional leading context group
-``(?P<pre>…)`` that is matched but not part of the span (e.g. "住院号").
+(``connectors/privacy/sql.py`` turns them into SQL; tests/integration/test_privacy_sql.py checks both agree):
+``[0-9]`` rather than ``\\d``, ``\\u4e00`` escapes, no back references, only one-character lookbehinds such as
+``(?<![0-9A-Za-z])``, and one optional leading context group ``(?P<pre>…)`` that is matched but not part
+of the span (e.g. "住院号"). Python alone then checks what a regex cannot: check digits and calendar days.
 """
 
 from __future__ import annotations
@@ -51,10 +52,10 @@ E = r"(?![0-9A-Za-z])"
 # First two digits of a PRC division code: provinces, plus 81-83 (residence permits of HK, Macau, Taiwan).
 PROVINCE = r"(?:1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[1-3])"
 
-_FULLWIDTH = "０１２３４５６７８９＋－＠．：（）" + "".join(chr(c) for c in range(0xFF21, 0xFF3B)) \
+FOLD_FROM = "０１２３４５６７８９＋－＠．：（）" + "".join(chr(c) for c in range(0xFF21, 0xFF3B)) \
     + "".join(chr(c) for c in range(0xFF41, 0xFF5B))
-_ASCII = "0123456789+-@.:()" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ" + "abcdefghijklmnopqrstuvwxyz"
-FOLD = str.maketrans(_FULLWIDTH, _ASCII)
+FOLD_TO = "0123456789+-@.:()" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ" + "abcdefghijklmnopqrstuvwxyz"
+FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
 
 _MONTH = r"(?:0?[1-9]|1[0-2])"
 _DAY = r"(?:0?[1-9]|[12][0-9]|3[01])"

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from connectors.privacy.detectors import _ASCII, _FULLWIDTH, DETECTORS, Detector
+from connectors.privacy.detectors import DETECTORS, FOLD_FROM, FOLD_TO, Detector
 
-FOLD_FROM = _FULLWIDTH
-FOLD_TO = _ASCII
+__all__ = ["FOLD_FROM", "FOLD_TO", "POSIX_PATTERNS", "TAGS", "folded", "literal", "matches_any", "scrub_expression",
+           "to_posix"]
 
 
 def to_posix(pattern: str) -> str:

@@ -33,7 +33,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from connectors.hl7.framing import MllpDecoder, frame
 from connectors.hl7.listener import ListenerConfigError, serve
 from connectors.hl7.registry import register_device
-from connectors.settings import Settings, load_settings
+from connectors.settings import Settings
 from orchestration.warehouse.database import init_database
 
 REPO = Path(__file__).resolve().parents[2]

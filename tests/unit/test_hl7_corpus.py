@@ -14,7 +14,7 @@ from connectors.hl7.split import split_messages
 
 CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus"
 HL7_DIR = CORPUS / "hl7v2"
-pytestmark = pytest.mark.skipif(not HL7_DIR.is_dir(), reason="shared corpus not present beside the repo")
+needs_corpus = pytest.mark.skipif(not HL7_DIR.is_dir(), reason="shared corpus not present beside the repo")
 
 # Outcome of every piece, in file order, comma-separated: "ok", a non-message piece kind, or
 # "<rule>@<field path>"; "x*n" repeats x. Rejections, and why:
@@ -116,10 +116,12 @@ def _messages() -> list[tuple[str, int, bytes]]:
             for p in split_messages((HL7_DIR / name).read_bytes()) if p.kind == "message"]
 
 
+@needs_corpus
 def test_expectations_cover_the_corpus() -> None:
     assert sorted(p.name for p in HL7_DIR.iterdir()) == FILES
 
 
+@needs_corpus
 @pytest.mark.parametrize("name", FILES)
 def test_each_piece_parses_or_is_rejected_with_a_reason(name: str) -> None:
     outcomes = []
@@ -137,6 +139,7 @@ def test_each_piece_parses_or_is_rejected_with_a_reason(name: str) -> None:
     assert outcomes == _expand(EXPECTED[name])
 
 
+@needs_corpus
 @pytest.mark.parametrize("name", FILES)
 def test_splitting_drops_nothing(name: str) -> None:
     raw = (HL7_DIR / name).read_bytes()
@@ -148,6 +151,7 @@ def test_splitting_drops_nothing(name: str) -> None:
     assert not left_out.strip(b" \t\r\n\xef\xbb\xbf")
 
 
+@needs_corpus
 @pytest.mark.parametrize("name", FILES)
 def test_streaming_gives_the_same_pieces(name: str) -> None:
     raw = (HL7_DIR / name).read_bytes()
@@ -157,6 +161,7 @@ def test_streaming_gives_the_same_pieces(name: str) -> None:
         assert [(p.kind, p.offset, p.data) for p in split_messages(chunks)] == whole
 
 
+@needs_corpus
 def test_fast_document_equals_the_field_by_field_reference() -> None:
     checked = 0
     for _, _, data in _messages():
@@ -165,6 +170,7 @@ def test_fast_document_equals_the_field_by_field_reference() -> None:
         except Hl7ParseError:
             continue
         assert orjson.loads(msg.segments_json) == reference_segments(data)
+        assert msg.doc_json() == orjson.dumps(msg.doc())  # byte-identical, without building lists
         checked += 1
     assert checked == 80 + len(HL7APY_REFUSES)
 
@@ -257,6 +263,7 @@ class _Comparison:
         self.sequence(unnamed, rest, f"{sid}-?", 1)
 
 
+@needs_corpus
 def test_documents_equal_hl7apy_field_by_field(monkeypatch: pytest.MonkeyPatch) -> None:
     hl7apy_core = pytest.importorskip("hl7apy.core")
     from hl7apy.base_datatypes import ST
@@ -288,3 +295,69 @@ def test_documents_equal_hl7apy_field_by_field(monkeypatch: pytest.MonkeyPatch) 
     assert failures == {}
     assert refused == HL7APY_REFUSES
     assert compared == 80
+
+
+# --- file splitting, synthetic cases -----------------------------------------------------------------
+
+M1 = b"MSH|^~\\&|A||||||ADT^A01|1|P|2.5\rPID|1\r"
+M2 = b"MSH|^~\\&|B||||||ADT^A01|2|P|2.5\rPID|2\r"
+
+
+def _pieces(data: object, **kwargs: object) -> list[tuple[str, int, bytes]]:
+    return [(p.kind, p.offset, p.data) for p in split_messages(data, **kwargs)]  # type: ignore[arg-type]
+
+
+def test_batch_envelopes_are_pieces_of_their_own() -> None:
+    data = b"FHS|^~\\&|X\rBHS|^~\\&|X\r" + M1 + M2 + b"BTS|2\rFTS|1\r"
+    assert _pieces(data) == [("file_header", 0, b"FHS|^~\\&|X"), ("batch_header", 11, b"BHS|^~\\&|X"),
+                             ("message", 22, M1[:-1]), ("message", 60, M2[:-1]),
+                             ("batch_trailer", 98, b"BTS|2"), ("file_trailer", 104, b"FTS|1")]
+
+
+def test_blank_lines_inside_a_message_keep_it_whole_and_junk_after_a_blank_line_is_kept() -> None:
+    first = b"MSH|^~\\&|A||||||ADT^A01|1|P|2.5\r\n\r\nPID|1\r\n\r\nPV1|1"
+    data = first + b"\r\n\r\n// note\r\nmore note\r\n" + M2
+    assert _pieces(data) == [("message", 0, first), ("junk", 53, b"// note\r\nmore note"),
+                             ("message", 73, M2[:-1])]
+    assert [s[0] for s in parse_message(first).segments] == ["MSH", "PID", "PV1"]
+
+
+def test_boms_mllp_bytes_and_lines_that_only_look_like_msh() -> None:
+    assert _pieces(b"\xef\xbb\xbf" + M1 + b"\n\xef\xbb\xbf" + M2) == [("message", 3, M1[:-1]),
+                                                                     ("message", 45, M2[:-1])]
+    assert _pieces(b"\x0b" + M1 + b"\x1c\r\x0b" + M2 + b"\x1c\r") == [("message", 1, M1[:-1]),
+                                                                     ("message", 42, M2[:-1])]
+    assert _pieces(b"MSHX is not a header\r" + M1)[0] == ("junk", 0, b"MSHX is not a header")
+    assert _pieces(b"BTS|1\rPID|orphan\r\rstuff\r" + M1)[:2] == [("batch_trailer", 0, b"BTS|1"),
+                                                                ("junk", 6, b"PID|orphan\r\rstuff")]
+    assert _pieces(b"\r\n \t\r\n") == []
+
+
+def test_a_line_inside_a_message_that_is_no_segment_stays_in_it_and_fails_parsing() -> None:
+    data = b"MSH|^~\\&|A||||||ADT^A01|1|P|2.5\rcontinued note text\rPID|1\r"
+    [(kind, _, message)] = _pieces(data)
+    assert kind == "message"
+    with pytest.raises(Hl7ParseError) as err:
+        parse_message(message)
+    assert (err.value.rule, err.value.field_path) == ("segment.id.invalid", "segment 2")
+
+
+def test_gb18030_bytes_split_on_line_starts_only() -> None:
+    one = ("MSH|^~\\&|亅乗||||||ADT^A01|1|P|2.5||||||GB 18030-2000\r\nPID|||张亅\r\n").encode("gb18030")
+    pieces = _pieces(one * 3, chunk_size=7)
+    assert [p[0] for p in pieces] == ["message"] * 3
+    assert all(parse_message(p[2]).segments[1][3] == [[["张亅"]]] for p in pieces)
+
+
+def test_file_objects_are_read_in_chunks() -> None:
+    import io
+
+    data = (M1 + b"\n") * 50 + b"\ntrailing junk after a blank line"
+    handle = io.BytesIO(data)
+    assert _pieces(handle, chunk_size=10) == _pieces(data)
+    assert len(_pieces(data)) == 51 and _pieces(data)[-1][0] == "junk"
+
+
+def test_piece_repr_has_no_content() -> None:
+    piece = next(split_messages(M1))
+    assert repr(piece) == f"Piece(message, offset=0, {len(M1) - 1} bytes)"

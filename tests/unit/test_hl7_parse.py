@@ -249,6 +249,8 @@ def test_every_supported_version(version: str) -> None:
 def test_repr_shows_no_content() -> None:
     m = parse_message(msg(f"PID|1||{SECRET}"))
     assert SECRET not in repr(m) and repr(m) == "Hl7Message(ORU^R01 v2.6, 2 segments, " + str(len(m.raw)) + " bytes)"
+    slow = parse_message(msg("PV1", "NTE|||\\H\\"))  # bare segment and a field decoding to '': slow path
+    assert repr(slow).startswith("Hl7Message(ORU^R01 v2.6, 3 segments,") and slow.segments[2] == ["NTE", [], [], []]
 
 
 def _random_message(rng: random.Random) -> bytes:
@@ -281,3 +283,4 @@ def test_fast_path_equals_reference_on_random_messages() -> None:
             assert err.rule in ("segment.id.invalid", "msh.encoding_characters")
             continue
         assert orjson.loads(m.segments_json) == reference_segments(raw), raw
+        assert m.doc_json() == orjson.dumps(m.doc())  # byte-identical: landing may use either
