@@ -38,15 +38,16 @@ def pcd01(i: int = 1) -> bytes:
     device = "0012340000000001^^0012340000000001^EUI-64"
     segments = [
         f"MSH|^~\\&|DOR^0012340000000001^EUI-64|ICU-EAST|WARDFLOW^HOSP^L|HOSP|{ts}||ORU^R01^ORU_R01|"
-        f"DOR{i:010d}|P|2.6|||NE|AL||UNICODE UTF-8|EN^English^ISO639||IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO",
+        f"DOR{i:010d}|P|2.6|||NE|AL||UNICODE UTF-8|EN^English^ISO639||"
+        "IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO",
         "PID|||12345678^^^HOSP^MR||Doe^John^A^^^^L||19700101|M",
         "PV1||I|ICU^01^BED07^HOSP",
         f"OBR|1|DOR{i:010d}^DOR^0012340000000001^EUI-64|DOR{i:010d}^DOR^0012340000000001^EUI-64|"
         f"182777000^monitoring of patient^SNOMED-CT|||{ts}|{ts}",
     ]
     for n, (code, ref, value, unit, unit_ref, rng) in enumerate(VITALS, 1):
-        segments.append(f"OBX|{n}|NM|{code}^{ref}^MDC|1.3.1.{code}|{value}|{unit}^{unit_ref}^MDC|{rng}||||R|||"
-                        f"{ts}||||{device}")
+        segments.append(f"OBX|{n}|NM|{code}^{ref}^MDC|1.3.1.{code}|{value}|{unit}^{unit_ref}^MDC|{rng}"
+                        f"||||R|||{ts}||||{device}")
     return ("\r".join(segments) + "\r").encode()
 
 

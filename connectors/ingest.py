@@ -94,10 +94,13 @@ def ingest_paths(paths: Iterable[Path], conn: psycopg.Connection, ring: KeyRing,
 
 def ingest_file(path: Path, lander: Lander, *, batch_size: int = 2000, validate: str = "lenient") -> FileOutcome:
     with path.open("rb") as handle:
-        kind = sniff(handle.read(SNIFF_BYTES))
+        head = handle.read(SNIFF_BYTES)
+        kind = "empty" if not head.strip(b" \t\r\n\x00\xef\xbb\xbf") and len(head) < SNIFF_BYTES else sniff(head)
         handle.seek(0)
         outcome = FileOutcome(path, kind)
-        if kind == "hl7v2":
+        if kind == "empty":
+            pass  # nothing to land and nothing lost; counted in the report's files
+        elif kind == "hl7v2":
             _land_hl7(handle, lander, outcome, batch_size)
         elif kind == "fhir":
             _land_fhir(handle, lander, outcome, batch_size, validate)

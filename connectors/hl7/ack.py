@@ -10,7 +10,8 @@
   charset (MSH-18 echoed). MSH-9 is ``ACK^<trigger>^ACK`` (``ACK^<trigger>`` in v2.2-2.3, ``ACK`` in
   v2.1), MSH-12 the message's version, MSA-2 its MSH-10.
 * On error, ERR carries the location and the HL7 table 0357 code, never content: from v2.5
-  ``ERR||<seg>^<seq>^<field>|<code>^<text>^HL70357|E``, before ``ERR|<seg>^<seq>^<field>^<code>&<text>&HL70357``.
+  ``ERR||<seg>^<seq>^<field>|<code>^<text>^HL70357|E``, before v2.5
+  ``ERR|<seg>^<seq>^<field>^<code>&<text>&HL70357``.
   An MSH field the error points at is not echoed either (an unsupported MSH-12 is answered in v2.5).
 """
 
@@ -129,7 +130,8 @@ def _raw_delimiters(line: bytes) -> tuple[Delimiters, list[bytes]]:
     enc = fields[1].decode("latin-1") if len(fields) > 1 else ""
     if (4 <= len(enc) <= 5 and len(set(enc)) == len(enc) and fs.decode() not in enc
             and all(0x21 <= ord(c) < 0x7F and not c.isalnum() for c in enc)):
-        return Delimiters(fs.decode(), enc[0], enc[1], enc[2], enc[3], enc[4] if len(enc) == 5 else None), fields
+        truncation = enc[4] if len(enc) == 5 else None
+        return Delimiters(fs.decode(), enc[0], enc[1], enc[2], enc[3], truncation), fields
     if fs.decode() in DEFAULT_DELIMITERS.encoding_characters:
         return DEFAULT_DELIMITERS, [b"MSH"]
     return Delimiters(fs.decode(), "^", "~", "\\", "&", None), fields
@@ -193,7 +195,8 @@ def _segments(d: Delimiters, h: _Header, now: datetime, code: str, echoed_id: st
     if v >= (2, 3, 1):
         msh9 += d.component + "ACK"
     msh = ["MSH", d.encoding_characters, h.app, h.facility, h.receiving_app, h.receiving_facility,
-           _timestamp(now), "", msh9, h.control_id, h.processing or "P", version, "", "", "", "", "", h.charset]
+           _timestamp(now), "", msh9, h.control_id, h.processing or "P", version,
+           "", "", "", "", "", h.charset]
     segments = [d.field.join(msh).rstrip(d.field), d.field.join(["MSA", code, echoed_id])]
     if error is not None:
         segments.append(_err(d, error, v))
@@ -205,7 +208,8 @@ def _err(d: Delimiters, error: Hl7ParseError, v: tuple[int, ...]) -> str:
     location = [error.segment_id or "", str(error.segment_index or ""), str(error.field_position or "")]
     text = ERROR_TEXT.get(error.code, ERROR_TEXT[207])
     if v >= (2, 5):
-        return f.join(["ERR", "", c.join(location).rstrip(c), c.join([str(error.code), text, "HL70357"]), "E"])
+        code = c.join([str(error.code), text, "HL70357"])
+        return f.join(["ERR", "", c.join(location).rstrip(c), code, "E"])
     return f.join(["ERR", c.join([*location, d.subcomponent.join([str(error.code), text, "HL70357"])])])
 
 

@@ -1,7 +1,8 @@
 """Group commit for the MLLP listener: one task lands what every connection received, a few ms at a time.
 
 Connections ``submit`` parsed messages (or rejects) and await a future. The committer collects them for at
-most ``window_s`` after the first one arrives — less when ``max_batch`` items are waiting or when every
+most ``window_s`` after the oldest pending one arrived (so what arrived during a flush goes with the next
+one without waiting again) — less when ``max_batch`` items are waiting or when every
 open connection already has a message waiting (stop-and-wait senders cannot add more) — then lands the
 batch with one ``Lander.flush`` (one COPY, one commit, one fsync) on a dedicated database thread, and
 resolves each future with ``landed``, ``duplicate``, ``rejected`` or ``failed``. ``window_s = 0`` commits
@@ -45,6 +46,7 @@ class _Item:
     future: asyncio.Future
     msg: Hl7Message | None = None
     reject: dict | None = None  # Lander.reject keyword arguments
+    arrived: float = 0.0        # loop time of submit: the window counts from the oldest pending item
 
 
 @dataclass
@@ -53,11 +55,16 @@ class CommitStats:
     committed_items: int = 0
     failed_items: int = 0       # resolved 'failed' (database unavailable or transient error)
     unstorable: int = 0         # data errors kept in landing.rejected
+    flush_seconds: float = 0.0  # time spent in successful flushes (seal, COPY, commit)
     counts: LandingCounts = field(default_factory=LandingCounts)
 
     @property
     def mean_batch_size(self) -> float:
         return round(self.committed_items / self.commits, 2) if self.commits else 0.0
+
+    @property
+    def mean_commit_ms(self) -> float:
+        return round(self.flush_seconds / self.commits * 1000, 2) if self.commits else 0.0
 
 
 class GroupCommitter:
@@ -82,14 +89,16 @@ class GroupCommitter:
         self._retry_initial, self._retry_max = retry_initial_s, retry_max_s
         self._backoff, self._next_attempt = retry_initial_s, 0.0
         self._down_since: float | None = None
+        self._last_error = ""
 
     # -- event-loop side ---------------------------------------------------------------------------------
     def submit(self, conn_id: int, *, msg: Hl7Message | None = None, reject: dict | None = None) -> asyncio.Future:
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         if self._stopped:
             future.set_result("failed")
             return future
-        self._pending.append(_Item(conn_id, future, msg, reject))
+        self._pending.append(_Item(conn_id, future, msg, reject, loop.time()))
         self._waiting[conn_id] = self._waiting.get(conn_id, 0) + 1
         self._wake.set()
         return future
@@ -126,7 +135,7 @@ class GroupCommitter:
             self._wake.clear()
             await self._wake.wait()
         if self.window_s > 0 and not self._ready():
-            deadline = loop.time() + self.window_s
+            deadline = self._pending[0].arrived + self.window_s  # items that waited out a flush go at once
             timer = loop.call_at(deadline, self._wake.set)
             try:
                 while not self._ready() and loop.time() < deadline - 1e-4:
@@ -183,12 +192,14 @@ class GroupCommitter:
     def _flush(self, batch: list[_Item]) -> list[Result]:
         lander = self._lander
         assert lander is not None
+        started = time.perf_counter()
         for item in batch:
             if item.msg is not None:
                 lander.hl7(item.msg)
             else:
                 lander.reject(**(item.reject or {}))
         counts, outcomes = lander.flush()
+        self.stats.flush_seconds += time.perf_counter() - started
         self.stats.commits += 1
         self.stats.committed_items += len(batch)
         self.stats.counts.add(counts)
@@ -235,6 +246,7 @@ class GroupCommitter:
         try:
             conn = self._connect()
         except (psycopg.Error, RuntimeError, OSError) as exc:  # database.DatabaseError is a RuntimeError
+            self._last_error = _describe(exc)
             if self._down_since is None:
                 self._down_since = now
                 log.warning("database unavailable (%s); NAKing with AE until it returns", _describe(exc))
@@ -262,7 +274,7 @@ class GroupCommitter:
 
     def _call_sync(self, fn: Callable[[psycopg.Connection], T]) -> T:
         if not self._ensure_connection():
-            raise DatabaseUnavailable("landing database unavailable")
+            raise DatabaseUnavailable(f"landing database unavailable ({self._last_error or 'retrying later'})")
         assert self._conn is not None
         try:
             return fn(self._conn)

@@ -15,14 +15,16 @@ Document (``Hl7Message.doc()``, ``"v": 1``), read by staging SQL with jsonb oper
   segment line (editor debris); positions and blanks inside a field are kept.
 * MSH: element 1 is ``[[["|"]]]`` (the field separator) and element 2 the encoding characters unsplit
   (``[[["^~\\\\&"]]]``, with the 5th truncation character when sent), so ``segments[0][n]`` is MSH-n.
-* Escapes are decoded in every subcomponent: ``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\`` → the delimiter, ``\\P\\`` → the
-  truncation character (when declared), ``\\Xhh..\\`` → those bytes decoded in the message charset,
-  ``\\.br\\`` → ``"\\n"``, ``\\H\\ \\N\\`` → dropped; any other sequence (``\\Zxx\\``, ``\\Cxxyy\\``, ``\\.sp\\``,
-  an undecodable ``\\X..\\``, a lone escape character) is kept literally.
+* Escapes are decoded in every subcomponent: ``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\`` → the delimiter,
+  ``\\P\\`` → the truncation character (when declared), ``\\Xhh..\\`` → those bytes decoded in the
+  message charset, ``\\.br\\`` → ``"\\n"``, ``\\H\\ \\N\\`` → dropped; any other sequence
+  (``\\Zxx\\``, ``\\Cxxyy\\``, ``\\.sp\\``, an undecodable ``\\X..\\``, a lone escape character) is kept
+  literally.
 
-Hot path: the document JSON is produced by byte replacement over orjson output (``_fast_json``); Python
-lists are built only when ``Hl7Message.segments`` is read. Messages with escapes or unusual delimiters go
-through ``_reference_segments``, which is also the oracle the tests compare the fast path with.
+Hot path: the document JSON is produced by byte replacement over orjson output (``_fast_run``); Python
+lists are built only when ``Hl7Message.segments`` is read. Segments with escapes go through the field by
+field builder (``_segment``), whole messages with unusual delimiters through ``_reference_segments``,
+which is also the oracle the tests compare the fast paths with.
 Errors are ``Hl7ParseError`` with an HL7 table 0357 code, a rule id and a field path; never a value.
 """
 
@@ -51,7 +53,8 @@ ENVELOPE_IDS = frozenset({"MSH", "FHS", "BHS", "BTS", "FTS"})
 # HL7 table 0211 (plus unambiguous spellings seen in the field), keyed by _charset_key().
 _CHARSETS = {
     "ASCII": "ascii", "USASCII": "ascii", "ISOIR6": "ascii",
-    **{f"8859{n}": f"iso8859-{n}" for n in (2, 3, 4, 5, 6, 7, 8, 9, 15)}, "88591": "latin-1", "LATIN1": "latin-1",
+    **{f"8859{n}": f"iso8859-{n}" for n in (2, 3, 4, 5, 6, 7, 8, 9, 15)},
+    "88591": "latin-1", "LATIN1": "latin-1",
     "ISOIR14": "iso2022_jp_ext", "ISOIR87": "iso2022_jp", "ISOIR159": "iso2022_jp_2",
     "GB180302000": "gb18030", "GB18030": "gb18030", "GBK": "gbk", "GB2312": "gb2312",
     "KSX1001": "euc_kr", "BIG5": "big5",
@@ -181,7 +184,7 @@ class _Plan:
         if d.truncation:
             self.escapes["P"] = d.truncation
         self.json12 = _dumps([[[d.field]]]) + b"," + _dumps([[[d.encoding_characters]]])
-        self.msh_prefix = b'[["MSH",' + self.json12 + b","
+        self.msh_prefix = b'["MSH",' + self.json12 + b","
         self.marks = [c for c in "`$;=@!?:{}<>" if c not in str(d)]
         self.replaces = ((d.field.encode(), b'"]]],[[["'), (d.repetition.encode(), b'"]],[["'),
                          (d.component.encode(), b'"],["'), (d.subcomponent.encode(), b'","'))
@@ -278,12 +281,15 @@ def parse_message(raw: bytes, *, default_charset: str = "utf-8") -> Hl7Message:
     mark = _id_mark(text, plan)
     sids, marked, bare = _clean_segments(lines, plan, mark or fs)
     marked[0] = "MSH" + (mark or fs) + msh_rest
-    body = _SEG.join(marked)
-    if mark and not bare and "\\" not in body and plan.E not in body and _SEG not in text:
-        seg_json, cache = _fast_json(body, mark, plan), None
+    cache = None
+    if mark and _SEG not in text:
+        body = _SEG.join(marked)
+        if not bare and "\\" not in body and plan.E not in body:
+            seg_json = b"[" + _fast_run(body, mark, plan) + b"]"
+        else:
+            seg_json = _mixed_json(msh_fields, sids, marked, mark, plan, codec)
     else:
-        rests = [line[4:] for line in marked]
-        cache = _reference_segments(msh_fields, sids, rests, plan, codec)
+        cache = _reference_segments(msh_fields, sids, [line[4:] for line in marked], plan, codec)
         seg_json = _dumps(cache)
     msg = Hl7Message(raw, codec, plan.d, seg_json, *header)
     if cache is not None:
@@ -384,10 +390,12 @@ def _header(f: list[str], msh_rest: str, plan: _Plan, charset: str) -> tuple[str
     if c != "^":  # HD fields are reported with '^' between components whatever the delimiter
         f = f[:2] + [v.replace(c, "^") for v in f[2:6]] + f[6:]
     msh9 = f[8].split(c) + ["", ""]
-    return _checked((f[2].strip(), f[3].strip(), f[4].strip(), f[5].strip(), msh9[0].strip(),
-                     msh9[1].strip(), msh9[2].strip(), f[9].strip(), f[10].partition(c)[0].strip(),
-                     f[11].partition(c)[0].strip(), f[6].partition(c)[0].strip(), f[14].partition(c)[0].strip(),
-                     f[15].partition(c)[0].strip(), f[17].strip()))
+    return _checked((
+        f[2].strip(), f[3].strip(), f[4].strip(), f[5].strip(),        # MSH-3..6
+        msh9[0].strip(), msh9[1].strip(), msh9[2].strip(), f[9].strip(),  # MSH-9.1-3, MSH-10
+        f[10].partition(c)[0].strip(), f[11].partition(c)[0].strip(),   # MSH-11.1, MSH-12.1
+        f[6].partition(c)[0].strip(), f[14].partition(c)[0].strip(),    # MSH-7.1, MSH-15
+        f[15].partition(c)[0].strip(), f[17].strip()))                  # MSH-16, MSH-18
 
 
 def _header_general(f: list[str], plan: _Plan, charset: str) -> tuple[str, ...]:
@@ -463,18 +471,41 @@ def _check_segment(s: str, fs: str, index: int) -> tuple[str, str]:
     return s, sid
 
 
-def _fast_json(body: str, mark: str, plan: _Plan) -> bytes:
-    """Document JSON by byte replacement over orjson output, valid when the text holds no escape
-    character and no backslash (the only JSON escapes are then for quotes and control characters, which
-    no delimiter can touch) and every delimiter is JSON-safe. Segments are joined by DEL and the
-    separator after each segment id is ``mark``, so both structures are single-byte replacements.
-    Empty fields are collapsed right after the field separators are expanded, while the buffer is small."""
+def _fast_run(body: str, mark: str, plan: _Plan) -> bytes:
+    """JSON of consecutive segments (``["PID",...],["OBX",...]``, no outer brackets) by byte replacement
+    over orjson output. Valid when the text holds no escape character and no backslash (the only JSON
+    escapes are then for quotes and control characters, which no delimiter can touch) and every
+    delimiter is JSON-safe. Segments are joined by DEL and the separator after each segment id is
+    ``mark``, so both structures are single-byte replacements. Empty fields are collapsed right after
+    the field separators are expanded, while the buffer is small."""
     (f, f_token), *others = plan.replaces
-    j = (b"[[" + _dumps(body) + b"]]]]]").replace(mark.encode(), b'",[[["').replace(f, f_token)
+    j = (b"[" + _dumps(body) + b"]]]]").replace(mark.encode(), b'",[[["').replace(f, f_token)
     j = j.replace(b'[[[""]]]', b"[]").replace(b"\x7f", b'"]]]],["')
     for old, new in others:
         j = j.replace(old, new)
-    return j.replace(b'[["MSH",', plan.msh_prefix, 1)
+    return j.replace(b'["MSH",', plan.msh_prefix, 1) if j.startswith(b'["MSH",') else j
+
+
+def _mixed_json(msh_fields: list[str], sids: list[str], marked: list[str], mark: str, plan: _Plan,
+                charset: str) -> bytes:
+    """Segments that need decoding (escapes, backslashes, bare ids) by the reference builder; the runs
+    of plain segments between them by the fast path."""
+    parts: list[bytes] = []
+    run: list[str] = []
+    for i, line in enumerate(marked):
+        if len(line) > 3 and plan.E not in line and "\\" not in line:
+            run.append(line)
+            continue
+        if run:
+            parts.append(_fast_run(_SEG.join(run), mark, plan))
+            run = []
+        if i == 0:
+            parts.append(_dumps(_reference_segments(msh_fields, ["MSH"], [""], plan, charset)[0]))
+        else:
+            parts.append(_dumps(_segment(sids[i], line[4:], plan, charset)))
+    if run:
+        parts.append(_fast_run(_SEG.join(run), mark, plan))
+    return b"[" + b",".join(parts) + b"]"
 
 
 _EMPTY_FIELD = [[[""]]]
@@ -485,13 +516,14 @@ def _reference_segments(msh_fields: list[str], sids: list[str], rests: list[str]
     """The document built field by field (any delimiters, escapes decoded); the fast path's oracle."""
     msh: list[Any] = ["MSH", [[[plan.F]]], [[[plan.d.encoding_characters]]]]
     msh.extend(_field(f, plan, charset) for f in msh_fields[2:])
-    out = [msh]
-    for sid, rest in zip(sids[1:], rests[1:], strict=True):
-        seg: list[Any] = [sid]
-        if rest:
-            seg.extend(_field(f, plan, charset) for f in rest.split(plan.F))
-        out.append(seg)
-    return out
+    return [msh] + [_segment(sid, rest, plan, charset) for sid, rest in zip(sids[1:], rests[1:], strict=True)]
+
+
+def _segment(sid: str, rest: str, plan: _Plan, charset: str) -> list:
+    seg: list[Any] = [sid]
+    if rest:
+        seg.extend(_field(f, plan, charset) for f in rest.split(plan.F))
+    return seg
 
 
 def _field(f: str, plan: _Plan, charset: str) -> list:

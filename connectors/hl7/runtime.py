@@ -81,6 +81,7 @@ class ListenerStats:
     bytes_discarded: int = 0
     commits: int = 0
     mean_batch_size: float = 0.0
+    mean_commit_ms: float = 0.0  # one flush: seal, COPY, insert, commit (fsync)
     commit_failures: int = 0     # messages NAKed because their commit failed
     unstorable: int = 0
     control_ids_reused: int = 0
@@ -177,6 +178,7 @@ class Runtime:
     def _fill(self, stats: ListenerStats, committer: GroupCommitter) -> None:
         c = committer.stats
         stats.commits, stats.mean_batch_size, stats.commit_failures = c.commits, c.mean_batch_size, c.failed_items
+        stats.mean_commit_ms = c.mean_commit_ms
         stats.unstorable, stats.control_ids_reused = c.unstorable, c.counts.control_ids_reused
         stats.seconds = round(time.monotonic() - self._started, 3)
 

@@ -198,7 +198,9 @@ def _leaf_text(element: object) -> str:
 
 
 def _blank(value: object) -> bool:
-    return not value.strip() if isinstance(value, str) else all(_blank(v) for v in value)  # type: ignore[attr-defined]
+    if isinstance(value, str):
+        return not value.strip()
+    return all(_blank(v) for v in value)  # type: ignore[attr-defined]
 
 
 def _apy_blank(element: object, level: int) -> bool:
@@ -227,8 +229,9 @@ class _Comparison:
             unnamed = [c for c in apy_children if _position(c) is None and not _apy_blank(c, level)]
         else:  # base datatypes: hl7apy keeps every child, in place
             numbered, unnamed = list(enumerate(apy_children, 1)), []
+        absent: object = [] if level < 3 else ""
         for p, child in numbered:
-            self.element(child, ours[p - 1] if p <= len(ours) else ([] if level < 3 else ""), f"{path}.{p}", level)
+            self.element(child, ours[p - 1] if p <= len(ours) else absent, f"{path}.{p}", level)
         claimed = {p for p, _ in numbered}
         rest = [v for i, v in enumerate(ours, 1) if i not in claimed and not _blank(v)]
         self.sequence(unnamed, rest, f"{path}.?", level)
