@@ -77,13 +77,14 @@ def ingest_paths(paths: Iterable[Path], conn: psycopg.Connection, ring: KeyRing,
     lander = Lander(conn, ring, source_kind=source_kind)
     report = IngestReport(batch_id=str(lander.batch_id))
     started = time.perf_counter()
-    for path in iter_files(paths):
-        outcome = ingest_file(path, lander, batch_size=batch_size, validate=validate)
-        report.outcomes.append(outcome)
-        report.files += 1
-        if on_progress:
-            on_progress(path.stat().st_size)
-    lander.flush()
+    with lander.streaming():  # PostgreSQL stores one batch while the next is parsed
+        for path in iter_files(paths):
+            outcome = ingest_file(path, lander, batch_size=batch_size, validate=validate)
+            report.outcomes.append(outcome)
+            report.files += 1
+            if on_progress:
+                on_progress(path.stat().st_size)
+        lander.flush()
     conn.execute("update landing.ingest_batches set inputs = inputs + %s, finished_at = now() where batch_id = %s",
                  (report.files, lander.batch_id))
     conn.commit()

@@ -1,25 +1,39 @@
 """Encrypt parsed input and COPY it into landing.*, one transaction per flush.
 
 A `Lander` buffers HL7 messages, FHIR resources and rejects; `flush()` seals every payload
-(connectors/crypto.py), COPYs them into temporary tables and moves them into the landing tables with
-``ON CONFLICT DO NOTHING`` so that a message seen before is counted as a duplicate, not landed twice.
-Only after `flush()` returns has anything been committed: the MLLP listener ACKs after that.
+(connectors/crypto.py), writes them with binary COPY and commits. A message seen before is counted as a
+duplicate, not landed twice (unique key: sender, control id, content fingerprint). Only after `flush()`
+returns has anything been committed: the MLLP listener ACKs after that.
+
+Two ways into landing.hl7_messages, same outcome:
+
+- direct (the common case): the first copy of each key in the batch is COPYed straight into the table.
+  A key that is already there makes the COPY fail with a unique violation; the transaction is then
+  rolled back and the batch goes the checked way. After a batch with duplicates the next one goes the
+  checked way at once (a re-sent file is mostly duplicates).
+- checked: COPY into a temporary table, ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (also FHIR and
+  rejects, which are few).
+
+Inside ``with lander.streaming():`` the direct COPY is opened at the first message of a batch and each
+row is sent as it is added, so PostgreSQL stores one batch while the caller parses the next messages.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import orjson
 import psycopg
+from psycopg import errors
 
 from connectors.crypto import Fingerprinter, KeyRing, Sealer
 
 if TYPE_CHECKING:
-    from connectors.fhir.read import FhirResource
+    from connectors.fhir.records import FhirResource
     from connectors.hl7.parse import Hl7Message
 
 Outcome = Literal["landed", "duplicate", "rejected"]
@@ -45,14 +59,27 @@ class LandingCounts:
 
 @dataclass
 class _Buffer:
+    """One batch. HL7 rows are in landing column order (_HL7_COLUMNS); ``first`` maps each dedup key to
+    the index of its first row in the batch (later rows with that key are duplicates)."""
+
     hl7: list[tuple] = field(default_factory=list)
+    first: dict[tuple, int] = field(default_factory=dict)
     fhir: list[tuple] = field(default_factory=list)
     rejected: list[tuple] = field(default_factory=list)
     order: list[tuple[str, int]] = field(default_factory=list)
+    stream_broken: bool = False  # a streamed COPY for this batch failed: land it from the buffer
 
     def __len__(self) -> int:
         return len(self.order)
 
+
+_HL7_COLUMNS = ("batch_id, source_kind, sender, receiver, message_type, trigger_event, message_structure, "
+                "control_id, version, charset, payload_bytes, content_hmac, key_version, payload, doc")
+_HL7_TYPES = ["uuid"] + ["text"] * 9 + ["int4", "bytea", "int4", "bytea", "bytea"]
+_COPY_HL7 = f"copy landing.hl7_messages ({_HL7_COLUMNS}) from stdin (format binary)"
+_TMP_HL7_TYPES = ["int4"] + _HL7_TYPES[2:]
+_TMP_FHIR_TYPES = ["int4", "text", "bytea", "text", "text", "int4", "bytea", "int4", "bytea"]
+_TMP_REJECTED_TYPES = ["int4"] + ["text"] * 5 + ["int4", "bytea", "int4", "bytea"]
 
 _TEMP_TABLES = """
 create temp table if not exists tmp_hl7 (seq int, sender text, receiver text, message_type text,
@@ -76,7 +103,7 @@ returning sender, control_id, content_hmac
 
 # Same sender and control id, different content: landed, and every copy flagged.
 _FLAG_REUSED = """
-with keys as (select distinct sender, control_id from tmp_hl7),
+with keys as (select distinct sender, control_id from unnest(%s::text[], %s::text[]) as k(sender, control_id)),
 reused as (
   select m.sender, m.control_id from landing.hl7_messages m join keys using (sender, control_id)
   group by 1, 2 having count(*) > 1)
@@ -105,6 +132,34 @@ on conflict on constraint rejected_dedup do nothing
 """
 
 
+class _Stream:
+    """An open binary COPY into landing.hl7_messages for one batch (holds the connection until closed)."""
+
+    def __init__(self, conn: psycopg.Connection, buffer: _Buffer):
+        self.buffer = buffer
+        self._cursor = conn.cursor()
+        self._cm: AbstractContextManager[psycopg.Copy] = self._cursor.copy(_COPY_HL7)
+        self.copy = self._cm.__enter__()
+        self.copy.set_types(_HL7_TYPES)
+
+    def finish(self) -> None:
+        """End the COPY; raises what the server reports (a unique violation for a duplicate)."""
+        try:
+            self._cm.__exit__(None, None, None)
+        finally:
+            self._cursor.close()
+
+    def abort(self) -> None:
+        """Cancel the COPY (the transaction is left failed: the caller rolls back)."""
+        reason = RuntimeError("landing batch abandoned")
+        try:
+            self._cm.__exit__(RuntimeError, reason, None)
+        except Exception:  # noqa: S110 - the connection may be gone; the caller rolls back either way
+            pass
+        finally:
+            self._cursor.close()
+
+
 class Lander:
     """Buffers what one source delivers and lands it durably on `flush()`."""
 
@@ -113,24 +168,50 @@ class Lander:
         self.conn = conn
         self.source_kind = source_kind
         self.batch_id = batch_id or uuid.uuid4()
+        self._row_batch = self.batch_id if isinstance(self.batch_id, uuid.UUID) else uuid.UUID(str(self.batch_id))
         self._sealer = Sealer(ring)
         self._fingerprint = Fingerprinter(ring)
         self._buffer = _Buffer()
         self.totals = LandingCounts()
-        self._prepared = False
+        self._prepared = False   # temp tables exist in this session
+        self._direct = True      # the last batch had no duplicates: try the direct COPY
+        self._streaming = False
+        self._stream: _Stream | None = None
 
     def __len__(self) -> int:
         return len(self._buffer)
 
+    @contextmanager
+    def streaming(self) -> Iterator[Lander]:
+        """Send HL7 rows to PostgreSQL as they are added (see the module docstring). Until `flush()`,
+        the connection is busy with the COPY: use it for nothing else inside the block. Rows not flushed
+        when the block ends stay buffered, uncommitted, as without streaming."""
+        self._streaming = True
+        try:
+            yield self
+        finally:
+            self._streaming = False
+            if self._drop_stream():
+                self._rollback()
+
     def hl7(self, msg: Hl7Message) -> None:
         raw = msg.raw
-        doc = msg.doc_json()  # same JSON as orjson.dumps(msg.doc()), without building lists
-        row = (len(self._buffer), msg.sending_application + "|" + msg.sending_facility,
-               msg.receiving_application + "|" + msg.receiving_facility, msg.message_type, msg.trigger_event,
-               msg.message_structure, msg.control_id, msg.version, msg.charset, len(raw),
-               self._fingerprint.content(raw), self._sealer.version, self._sealer.seal(raw), self._sealer.seal(doc))
-        self._buffer.hl7.append(row)
-        self._buffer.order.append(("hl7", len(self._buffer.hl7) - 1))
+        sender, fingerprint = msg.sending_application + "|" + msg.sending_facility, self._fingerprint.content(raw)
+        seal = self._sealer.seal
+        row = (self._row_batch, self.source_kind, sender, msg.receiving_application + "|" + msg.receiving_facility,
+               msg.message_type, msg.trigger_event, msg.message_structure, msg.control_id, msg.version,
+               msg.charset, len(raw), fingerprint, self._sealer.version, seal(raw),
+               seal(msg.doc_json()))  # doc_json: same JSON as orjson.dumps(msg.doc()), without building lists
+        buffer = self._buffer
+        index = len(buffer.hl7)
+        buffer.hl7.append(row)
+        buffer.order.append(("hl7", index))
+        key = (sender, msg.control_id, fingerprint)
+        if key in buffer.first:
+            return
+        buffer.first[key] = index
+        if self._streaming and self._direct and not buffer.stream_broken:
+            self._stream_row(buffer, row)
 
     def fhir(self, res: FhirResource) -> None:
         # Stored as the Bundle.entry shape so that staging can resolve urn:uuid references.
@@ -158,28 +239,57 @@ class Lander:
         try:
             counts, outcomes = self._write(buffer)
         except BaseException:
-            self.conn.rollback()
+            self._drop_stream()
+            self._rollback()
+            buffer.stream_broken = True  # the retry lands it from the buffer
             self._buffer = buffer  # nothing was committed: keep it for a retry
             raise
         self.totals.add(counts)
         return counts, outcomes
 
+    def _stream_row(self, buffer: _Buffer, row: tuple) -> None:
+        try:
+            if self._stream is None:
+                if len(buffer.first) != 1:  # streaming began mid-batch: this batch lands from the buffer
+                    buffer.stream_broken = True
+                    return
+                self._stream = _Stream(self.conn, buffer)
+            self._stream.copy.write_row(row)
+        except BaseException:
+            buffer.stream_broken = True
+            self._drop_stream()
+            self._rollback()
+            raise
+
+    def _drop_stream(self) -> bool:
+        """Cancel an open COPY stream (the caller rolls back); True if there was one."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return False
+        stream.buffer.stream_broken = True
+        stream.abort()
+        return True
+
+    def _rollback(self) -> None:
+        self._prepared = False  # temp tables created in the rolled back transaction are gone
+        self.conn.rollback()
+
     def _write(self, buffer: _Buffer) -> tuple[LandingCounts, list[Outcome]]:
-        params = {"batch": self.batch_id, "kind": self.source_kind}
         counts = LandingCounts()
         with self.conn.cursor() as cur:
-            if not self._prepared:
-                cur.execute(_TEMP_TABLES)
-                self._prepared = True
-            hl7_new = self._move(cur, "tmp_hl7", buffer.hl7, _MOVE_HL7, params, key=lambda r: (r[1], r[6], r[10]))
-            fhir_new = self._move(cur, "tmp_fhir", buffer.fhir, _MOVE_FHIR, params, key=lambda r: (r[1], r[6]))
+            hl7_new = self._land_hl7(cur, buffer)
+            fhir_new = self._move(cur, "tmp_fhir", _TMP_FHIR_TYPES, buffer.fhir, _MOVE_FHIR,
+                                  key=lambda r: (r[1], r[6]))
             if buffer.hl7:
-                counts.control_ids_reused = len(cur.execute(_FLAG_REUSED).fetchall())
+                keys = {(r[2], r[7]) for r in buffer.hl7}
+                counts.control_ids_reused = len(cur.execute(
+                    _FLAG_REUSED, ([k[0] for k in keys], [k[1] for k in keys])).fetchall())
             if buffer.rejected:
-                self._copy(cur, "tmp_rejected", buffer.rejected)
-                cur.execute(_MOVE_REJECTED, params)
+                self._copy(cur, "tmp_rejected", _TMP_REJECTED_TYPES, buffer.rejected)
+                cur.execute(_MOVE_REJECTED, self._params())
             self._record_batch(cur, buffer, hl7_new, fhir_new)
         self.conn.commit()
+        self._direct = len(hl7_new) == len(buffer.first)  # no duplicate of an earlier batch
         outcomes: list[Outcome] = []
         for kind, index in buffer.order:
             if kind == "rejected":
@@ -189,17 +299,44 @@ class Lander:
         counts.landed = len(hl7_new) + len(fhir_new)
         counts.duplicates = len(buffer.hl7) + len(buffer.fhir) - counts.landed
         counts.rejected = len(buffer.rejected)
-        counts.bytes = sum(r[9] for r in buffer.hl7) + sum(r[5] for r in buffer.fhir) + sum(
+        counts.bytes = sum(r[10] for r in buffer.hl7) + sum(r[5] for r in buffer.fhir) + sum(
             r[6] for r in buffer.rejected)
         return counts, outcomes
 
-    def _move(self, cur: psycopg.Cursor, table: str, rows: Sequence[tuple], statement: str, params: dict,
-              key) -> set[int]:
+    def _land_hl7(self, cur: psycopg.Cursor, buffer: _Buffer) -> set[int]:
+        """Indexes of the buffered HL7 rows that landed: direct COPY, else (a duplicate) the checked way."""
+        if not buffer.hl7:
+            return set()
+        first = set(buffer.first.values())
+        stream, self._stream = self._stream, None
+        try:
+            if stream is not None:
+                if stream.buffer is not buffer:
+                    stream.abort()
+                    raise RuntimeError("landing COPY stream out of step with its batch")
+                stream.finish()
+                return first
+            if self._direct:
+                with cur.copy(_COPY_HL7) as copy:
+                    copy.set_types(_HL7_TYPES)
+                    for index in sorted(first):
+                        copy.write_row(buffer.hl7[index])
+                return first
+        except errors.UniqueViolation:
+            self._rollback()
+        rows = [(i, *row[2:]) for i, row in enumerate(buffer.hl7)]
+        return self._move(cur, "tmp_hl7", _TMP_HL7_TYPES, rows, _MOVE_HL7, key=lambda r: (r[1], r[6], r[10]))
+
+    def _params(self) -> dict:
+        return {"batch": self.batch_id, "kind": self.source_kind}
+
+    def _move(self, cur: psycopg.Cursor, table: str, types: list[str], rows: Sequence[tuple], statement: str,
+              key: Callable[[tuple], tuple]) -> set[int]:
         """COPY rows into a temp table, insert the new ones, and return the buffer indexes that landed."""
         if not rows:
             return set()
-        self._copy(cur, table, rows)
-        inserted = cur.execute(statement, params).fetchall()
+        self._copy(cur, table, types, rows)
+        inserted = cur.execute(statement, self._params()).fetchall()
         waiting: dict[tuple, list[int]] = {}
         for index, row in enumerate(rows):
             waiting.setdefault(key(row), []).append(index)
@@ -210,9 +347,12 @@ class Lander:
                 landed.add(indexes.pop(0))
         return landed
 
-    @staticmethod
-    def _copy(cur: psycopg.Cursor, table: str, rows: Sequence[tuple]) -> None:
-        with cur.copy(f"copy {table} from stdin") as copy:
+    def _copy(self, cur: psycopg.Cursor, table: str, types: list[str], rows: Sequence[tuple]) -> None:
+        if not self._prepared:
+            cur.execute(_TEMP_TABLES)
+            self._prepared = True
+        with cur.copy(f"copy {table} from stdin (format binary)") as copy:
+            copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
 
@@ -225,5 +365,5 @@ class Lander:
                  duplicates = b.duplicates + excluded.duplicates, rejected = b.rejected + excluded.rejected,
                  bytes = b.bytes + excluded.bytes""",
             (self.batch_id, self.source_kind, landed, len(buffer.hl7) + len(buffer.fhir) - landed,
-             len(buffer.rejected), sum(r[9] for r in buffer.hl7) + sum(r[5] for r in buffer.fhir)),
+             len(buffer.rejected), sum(r[10] for r in buffer.hl7) + sum(r[5] for r in buffer.fhir)),
         )

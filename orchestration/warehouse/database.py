@@ -124,6 +124,9 @@ def init_database(settings: Settings) -> InitReport:
         try:
             for path in sorted(SQL_DIR.glob("*.sql")) + [LANDING_SQL]:
                 conn.execute(path.read_text())
+            from orchestration.warehouse.scrub import scrub_functions_sql
+
+            conn.execute(scrub_functions_sql())
             for role, name in ROLE_NAMES.items():
                 verifier = conn.pgconn.encrypt_password(passwords[role].encode(), name.encode(), b"scram-sha-256")
                 conn.execute(sql.SQL("alter role {} with login password {}").format(

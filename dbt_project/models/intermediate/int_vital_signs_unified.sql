@@ -9,17 +9,6 @@ with hl7 as (
     from {{ ref('stg_hl7__observations') }} as o
     where o.value_type in ('NM', 'SN') and o.value_num is not null
 ),
-fhir_patient_refs as (
-    -- every way an Observation may point at a Patient: its fullUrl (urn:uuid:…) or Patient/<id>
-    select distinct on (ref) ref, occurrence from (
-        select full_url as ref, resource_row_id::text as occurrence, event_at from {{ ref('stg_fhir__patients') }}
-        where full_url is not null
-        union all
-        select 'Patient/' || resource_id, resource_row_id::text, event_at from {{ ref('stg_fhir__patients') }}
-        where resource_id is not null
-    ) as r
-    order by ref, event_at desc
-),
 fhir_device_refs as (
     select distinct on (ref) ref, device_identifier from (
         select full_url as ref, 'serial|' || upper(device_identifier) as device_identifier
@@ -42,7 +31,7 @@ fhir as (
            case when o.code_system = 'http://loinc.org' then 'LN' else o.code_system end, o.code, o.value_num,
            o.unit_code, o.observed_at, o.abnormal_flag, d.device_identifier, o.resource_row_id
     from fhir_observations as o
-    left join fhir_patient_refs as p on p.ref = o.subject_ref
+    left join {{ ref('int_fhir_patient_refs') }} as p on p.ref = o.subject_ref
     left join fhir_device_refs as d on d.ref = o.device_ref
 ),
 unified as (select * from hl7 union all select * from fhir)

@@ -1,0 +1,32 @@
+{#- The select list of a model, generated from its own column declarations: each column is its `from`
+    expression (default: the column of the same name) with its treatment applied. The rule lives in YAML,
+    the mechanism here; nothing is restated in model SQL. `drop` columns cannot be selected. -#}
+{% macro wardflow_columns() -%}
+  {%- if not execute -%}
+    1 as placeholder
+  {%- else -%}
+    {%- set out = [] -%}
+    {%- for column in model.columns.values() -%}
+      {%- set p = wardflow_column_privacy(column) or {} -%}
+      {%- do out.append(wardflow_treated(column.name, p) ~ " as " ~ column.name) -%}
+    {%- endfor -%}
+    {%- if not out -%}
+      {{ exceptions.raise_compiler_error(model.name ~ ": declares no columns (rule privacy.declared)") }}
+    {%- endif -%}
+    {{ out | join(",\n    ") }}
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro wardflow_treated(name, p) -%}
+  {%- set src = p.get("from", name) -%}
+  {%- set t = p.get("treatment") -%}
+  {%- if t in ["keep", "pseudonymize"] -%} {{ src }}
+  {%- elif t == "encrypt" -%} vault.encrypt_text(({{ src }})::text)
+  {%- elif t == "mask" -%} {{ wardflow_mask(src, p.get("mask")) }}
+  {%- elif t == "generalize" -%} {{ wardflow_generalize(src, p.get("generalize"), p) }}
+  {%- elif t == "date_shift" -%} ({{ src }}) + make_interval(days => {{ p.get("shift_by", "date_shift_days") }})
+  {%- elif t == "redact_text" -%} vault.scrub_text(({{ src }})::text, {{ p.get("known", "array[]::text[]") }})
+  {%- else -%}
+    {{ exceptions.raise_compiler_error(model.name ~ "." ~ name ~ ": treatment '" ~ t ~ "' cannot produce a column (rule privacy.treatment)") }}
+  {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,23 @@
+-- One row per free-text note (HL7 NTE and text OBX, FHIR Observation.note) with its patient key and the
+-- patient's known values, ready to be scrubbed.
+with notes as (
+    select 'hl7:' || message_id || ':' || seg_index as note_key, 'hl7' as source, message_id::text as occurrence,
+           note_source, note_text, observed_at
+    from {{ ref('stg_hl7__notes') }}
+    union all
+    select 'fhir:' || n.resource_row_id || ':' || n.note_index, 'fhir', refs.occurrence, 'fhir_note', n.note_text,
+           n.observed_at
+    from {{ ref('stg_fhir__notes') }} as n
+    left join {{ ref('int_fhir_patient_refs') }} as refs on refs.ref = {{ fhir_local_ref('n.subject_reference', 'Patient') }}
+)
+select
+    notes.note_key,
+    notes.note_source,
+    r.patient_key,
+    notes.note_text,
+    notes.observed_at,
+    coalesce(k.known_values, '{}'::jsonb) as known_values
+from notes
+join {{ ref('int_patient_occurrences_resolved') }} as r using (source, occurrence)
+left join {{ ref('int_patient_known_values') }} as k using (patient_key)
+where nullif(trim(notes.note_text), '') is not null
