@@ -22,6 +22,8 @@ app = typer.Typer(help="wardflow: HL7 v2 and FHIR to audited, de-identified Post
 db_app = typer.Typer(help="The embedded PostgreSQL (used when WARDFLOW_DATABASE_URL is unset).", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 keys_app = typer.Typer(help="Key versions: status, rotation and re-encryption.", no_args_is_help=True)
+rejected_app = typer.Typer(help="Input that could not be landed: list, export, replay.", no_args_is_help=True)
+app.add_typer(rejected_app, name="rejected")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
@@ -159,6 +161,95 @@ def ingest(
         c = report.counts
         console.print(f"{report.files} files: [green]{c.landed} landed[/green], {c.duplicates} duplicate, "
                       f"[yellow]{c.rejected} rejected[/yellow] in {report.seconds:.1f}s")
+
+
+@app.command()
+def listen(
+    host: Annotated[str, typer.Option(help="Address to bind; without TLS only loopback unless --allow-plaintext.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (2575 is the registered MLLP port).")] = 2575,
+    tls_cert: Annotated[Path | None, typer.Option(help="Server certificate (PEM).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="Server private key (PEM).")] = None,
+    client_ca: Annotated[Path | None, typer.Option(help="CA for client certificates: turns on mutual TLS.")] = None,
+    allow_plaintext: Annotated[bool, typer.Option(help="Allow plain TCP on a non-loopback address.")] = False,
+    max_message_size: Annotated[int, typer.Option(help="Largest frame accepted, in bytes.")] = 10 * 1024 * 1024,
+    max_connections_per_client: Annotated[int, typer.Option(help="0 = unlimited.")] = 32,
+    max_messages_per_second_per_client: Annotated[float, typer.Option(help="0 = unlimited.")] = 1000.0,
+    group_commit_ms: Annotated[float, typer.Option(help="Batching window across connections; 0 commits each message alone.")] = 5.0,
+) -> None:
+    """Run the MLLP listener: every message is committed to landing before its ACK is sent."""
+    from connectors.hl7.listener import run_listener
+
+    raise typer.Exit(run_listener(
+        load_settings(), host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, client_ca=client_ca,
+        allow_plaintext=allow_plaintext, max_message_size=max_message_size,
+        max_connections_per_client=max_connections_per_client,
+        max_messages_per_second_per_client=max_messages_per_second_per_client, group_commit_ms=group_commit_ms))
+
+
+@rejected_app.command("list")
+def rejected_list(
+    status: Annotated[str, typer.Option(help="open, replayed, discarded or all")] = "open",
+    rule: Annotated[str | None, typer.Option(help="Only this rule id.")] = None,
+    limit: int = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """Rejected input: id, when, format, rule, field path, reason, size (never content)."""
+    from connectors.rejected import list_rejected
+    from orchestration.warehouse.database import connect
+
+    with connect(load_settings(), "pipeline") as conn:
+        rows = list_rejected(conn, status=None if status == "all" else status, rule=rule, limit=limit)
+    emit({"rejected": rows}, as_json)
+    if not as_json:
+        table = Table("id", "received", "format", "rule", "field", "reason", "bytes", "status")
+        for r in rows:
+            table.add_row(str(r["rejected_id"]), r["received_at"].strftime("%Y-%m-%d %H:%M:%S"), r["format"], r["rule"],
+                          r["field_path"], r["reason"], str(r["payload_bytes"]), r["status"])
+        console.print(table)
+
+
+@rejected_app.command("export")
+def rejected_export(rejected_id: int, out: Annotated[Path, typer.Option(help="File to write (mode 0600).")]) -> None:
+    """Write one rejected message, decrypted, to a private file so that it can be corrected."""
+    import os
+
+    from connectors.crypto import load_keyring
+    from connectors.rejected import rejected_payload
+    from orchestration.warehouse.database import connect
+
+    settings = load_settings()
+    with connect(settings, "pipeline") as conn:
+        data = rejected_payload(conn, load_keyring(settings), rejected_id)
+        conn.execute("select audit.record('rejected.export', %s, '{}'::jsonb)", (f"landing.rejected/{rejected_id}",))
+        conn.commit()
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    console.print(f"wrote {len(data)} bytes to {out} (mode 0600)")
+
+
+@rejected_app.command("replay")
+def rejected_replay(
+    ids: Annotated[list[int] | None, typer.Argument(help="Rejected ids; all open ones when omitted.")] = None,
+    fixed: Annotated[Path | None, typer.Option(help="Corrected bytes for the one id given.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Parse rejected input again (after a parser or content fix) and land what now passes."""
+    from connectors.crypto import load_keyring
+    from connectors.rejected import replay
+    from orchestration.warehouse.database import connect
+
+    settings = load_settings()
+    with connect(settings, "pipeline") as conn:
+        try:
+            result = replay(conn, load_keyring(settings), ids=ids or None,
+                            fixed=fixed.read_bytes() if fixed else None)
+        except ValueError as exc:
+            raise fail(str(exc), 2) from None
+    emit(result.as_dict(), as_json)
+    if not as_json:
+        console.print(f"replayed {result.replayed}, still rejected {result.still_rejected} "
+                      f"({result.landed} landed, {result.duplicates} duplicate)")
 
 
 @app.command()

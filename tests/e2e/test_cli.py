@@ -16,6 +16,11 @@ def wardflow(args, env, check=True, timeout=300):
     return result
 
 
+@pytest.fixture(autouse=True)
+def _database_ready(initialised):
+    """Every command here runs against the session's initialised database."""
+
+
 def last_json(result):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -82,3 +87,22 @@ def test_report_audit_and_keys_status(built, wardflow_env, tmp_path, keyring):
     assert last_json(status)["current"] == keyring.current
     for secret in keyring.secret_strings():
         assert secret not in status.stdout
+
+
+def test_rejected_list_export_fix_and_replay(wardflow_env, tmp_path, keyring):
+    bad = tmp_path / "needs-fix.hl7"
+    bad.write_bytes(b"MSH|^~\\&|LAB|HOSP|WF|HOSP|20261101120000||ORU^R01|||2.6\rPID|||FIXME1^^^HIS^MR||Fix^Me\r")
+    wardflow(["ingest", str(bad)], wardflow_env)
+    listed = last_json(wardflow(["rejected", "list", "--json", "--rule", "msh.control_id.required"], wardflow_env))
+    row = listed["rejected"][-1]
+    assert row["field_path"] == "MSH-10" and "Fix" not in json.dumps(listed)
+    exported = tmp_path / "exported.hl7"
+    wardflow(["rejected", "export", str(row["rejected_id"]), "--out", str(exported)], wardflow_env)
+    assert exported.read_bytes().rstrip(b"\r") == bad.read_bytes().rstrip(b"\r") and oct(exported.stat().st_mode & 0o777) == "0o600"
+    fixed = tmp_path / "fixed.hl7"
+    fixed.write_bytes(exported.read_bytes().replace(b"||ORU^R01|||2.6", b"||ORU^R01|FIXED-1|P|2.6"))
+    result = last_json(wardflow(["rejected", "replay", str(row["rejected_id"]), "--fixed", str(fixed), "--json"],
+                                wardflow_env))
+    assert result == {"replayed": 1, "still_rejected": 0, "landed": 1, "duplicates": 0}
+    still_open = last_json(wardflow(["rejected", "list", "--json"], wardflow_env))["rejected"]
+    assert row["rejected_id"] not in [r["rejected_id"] for r in still_open]
