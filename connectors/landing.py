@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Literal
 import orjson
 import psycopg
 from psycopg import errors
+from psycopg.types.json import Jsonb
 
 from connectors.crypto import Fingerprinter, KeyRing, Sealer
 
@@ -103,7 +104,7 @@ returning sender, control_id, content_hmac
 
 # Same sender and control id, different content: landed, and every copy flagged.
 _FLAG_REUSED = """
-with keys as (select distinct sender, control_id from unnest(%s::text[], %s::text[]) as k(sender, control_id)),
+with keys as (select distinct k->>0 as sender, k->>1 as control_id from jsonb_array_elements(%s) as k),
 reused as (
   select m.sender, m.control_id from landing.hl7_messages m join keys using (sender, control_id)
   group by 1, 2 having count(*) > 1)
@@ -281,9 +282,8 @@ class Lander:
             fhir_new = self._move(cur, "tmp_fhir", _TMP_FHIR_TYPES, buffer.fhir, _MOVE_FHIR,
                                   key=lambda r: (r[1], r[6]))
             if buffer.hl7:
-                keys = {(r[2], r[7]) for r in buffer.hl7}
-                counts.control_ids_reused = len(cur.execute(
-                    _FLAG_REUSED, ([k[0] for k in keys], [k[1] for k in keys])).fetchall())
+                keys = Jsonb(list({(r[2], r[7]) for r in buffer.hl7}), dumps=orjson.dumps)  # [[sender, id], …]
+                counts.control_ids_reused = len(cur.execute(_FLAG_REUSED, (keys,)).fetchall())
             if buffer.rejected:
                 self._copy(cur, "tmp_rejected", _TMP_REJECTED_TYPES, buffer.rejected)
                 cur.execute(_MOVE_REJECTED, self._params())

@@ -73,5 +73,19 @@ create table if not exists landing.rejected (
   constraint rejected_dedup unique (content_hmac, rule)
 );
 
+-- Ciphertext does not compress: store it out of line without a compression attempt (PostgreSQL would run
+-- pglz over every payload and give up). Checked first so that a re-init takes no table lock.
+do $$
+declare
+  col record;
+begin
+  for col in select a.attrelid::regclass as tbl, a.attname from pg_attribute a
+             where a.attrelid in ('landing.hl7_messages'::regclass, 'landing.fhir_resources'::regclass,
+                                  'landing.rejected'::regclass)
+               and a.attname in ('payload', 'doc') and a.attstorage <> 'e' loop
+    execute format('alter table %s alter column %I set storage external', col.tbl, col.attname);
+  end loop;
+end $$;
+
 grant usage on schema landing to wardflow_pipeline;
 grant select, insert, update, delete on all tables in schema landing to wardflow_pipeline;

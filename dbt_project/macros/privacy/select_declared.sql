@@ -30,3 +30,32 @@
     {{ exceptions.raise_compiler_error(model.name ~ "." ~ name ~ ": treatment '" ~ t ~ "' cannot produce a column (rule privacy.treatment)") }}
   {%- endif -%}
 {%- endmacro %}
+
+{#- Incremental merge of a model's new rows (CTE `new`) with the rows it already holds (`old`), column by
+    column as declared: `merge: new` (default: the new value when there is one), `old` (keep the first
+    value), `least`, `greatest`. Encrypted values kept from `old` are re-sealed with the current key so a
+    row never mixes key versions. -#}
+{% macro wardflow_merged_columns(key) -%}
+  {%- if not execute -%}
+    1 as placeholder
+  {%- else -%}
+    {%- set out = [] -%}
+    {%- for column in model.columns.values() -%}
+      {%- set p = wardflow_column_privacy(column) or {} -%}
+      {%- set c = column.name -%}
+      {%- if not is_incremental() or c == key -%}
+        {%- set expr = "new." ~ c -%}
+      {%- elif p.get("treatment") == "encrypt" -%}
+        {%- set expr = "coalesce(new." ~ c ~ ", vault.encrypt(vault.decrypt(old." ~ c ~ ", old.key_version)))" -%}
+      {%- elif p.get("merge") == "old" -%}
+        {%- set expr = "coalesce(old." ~ c ~ ", new." ~ c ~ ")" -%}
+      {%- elif p.get("merge") in ["least", "greatest"] -%}
+        {%- set expr = p.get("merge") ~ "(old." ~ c ~ ", new." ~ c ~ ")" -%}
+      {%- else -%}
+        {%- set expr = "coalesce(new." ~ c ~ ", old." ~ c ~ ")" -%}
+      {%- endif -%}
+      {%- do out.append(expr ~ " as " ~ c) -%}
+    {%- endfor -%}
+    {{ out | join(",\n    ") }}
+  {%- endif -%}
+{%- endmacro %}

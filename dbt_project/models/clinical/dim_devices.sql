@@ -1,10 +1,11 @@
--- One row per device that reported a vital sign: kind and activity window, no serial.
+-- One row per device that reported a vital sign: kind and activity window, no serial (from the fact
+-- table and the vault's device list, so no landing row is read again).
 select
-    device_key,
-    case when min(device_identifier) like 'eui64|%' then 'bedside_monitor' else 'wearable' end as device_kind,
-    min(observed_at) as first_seen_at,
-    max(observed_at) as last_seen_at,
+    f.device_key,
+    case when bool_or(f.source = 'hl7') then 'bedside_monitor' else 'wearable' end as device_kind,
+    min(f.observed_at) as first_seen_at,
+    max(f.observed_at) as last_seen_at,
     count(*) as observations
-from {{ ref('int_vital_signs_unified') }}
-where device_key is not null
-group by device_key
+from {{ ref('fct_vital_signs') }} as f
+where f.device_key is not null
+group by f.device_key

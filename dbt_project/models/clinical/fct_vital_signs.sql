@@ -1,5 +1,12 @@
+-- depends_on: {{ ref('patient_occurrences') }}
+{{ config(
+    materialized='incremental', unique_key='observation_key', incremental_strategy='delete+insert', on_schema_change='fail',
+    pre_hook="{{ wardflow_watermarks(\"max(landing_row_id) filter (where source = 'hl7')\", \"max(landing_row_id) filter (where source = 'fhir')\") }}",
+    post_hook="{{ wardflow_repoint_patients() }}"
+) }}
 -- One row per vital-sign measurement (HL7 OBX or FHIR Observation value), keyed by pseudonyms, with
 -- true times (shifted only in analytics) and the patient's age at the event computed in flight.
+-- Incremental: only landing rows above the watermark are read; merges re-point older rows afterwards.
 -- Columns and their treatments are declared in _clinical__models.yml.
 select
     {{ wardflow_columns() }}

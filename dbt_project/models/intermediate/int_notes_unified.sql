@@ -12,12 +12,15 @@ with notes as (
 )
 select
     notes.note_key,
+    notes.source,
+    split_part(notes.note_key, ':', 2)::bigint as landing_row_id,
+    notes.source || ':' || notes.occurrence as patient_occurrence,
     notes.note_source,
     r.patient_key,
     notes.note_text,
     notes.observed_at,
-    coalesce(k.known_values, '{}'::jsonb) as known_values
+    coalesce(vault.decrypt_text(k.known_values_enc, k.key_version)::jsonb, '{}'::jsonb) as known_values
 from notes
 join {{ ref('int_patient_occurrences_resolved') }} as r using (source, occurrence)
-left join {{ ref('int_patient_known_values') }} as k using (patient_key)
+left join {{ ref('patient_known_values') }} as k using (patient_key)
 where nullif(trim(notes.note_text), '') is not null

@@ -39,6 +39,7 @@ select
     u.observation_key,
     u.source,
     r.patient_key,
+    u.source || ':' || u.occurrence as patient_occurrence,
     vault.pseudonym('device|' || u.device_identifier) as device_key,
     u.device_identifier,
     codes.loinc_code,

@@ -8,6 +8,8 @@ with decrypted as materialized (
         {{ decrypt_json('r.payload', 'r.key_version') }} as entry
     from {{ source('landing', 'fhir_resources') }} as r
     where r.resource_type in ('Patient', 'Observation', 'Device')
+      -- observations above the watermark only; patients and devices always (observations refer back to them)
+      and (r.resource_type <> 'Observation' or r.resource_row_id > {{ wardflow_since('fhir') }})
 )
 select
     d.resource_row_id,

@@ -12,6 +12,7 @@ with decrypted as materialized (
         {{ decrypt_json('m.doc', 'm.key_version') }} -> 'segments' as segments
     from {{ source('landing', 'hl7_messages') }} as m
     where m.message_type in ('ORU', 'ADT')
+      and m.message_id > {{ wardflow_since('hl7') }}  -- 0 unless an incremental model asks for new rows only
 )
 select
     d.*,

@@ -1,0 +1,33 @@
+-- depends_on: {{ ref('patient_occurrences') }}
+{{ config(
+    materialized='incremental', unique_key='patient_key', incremental_strategy='delete+insert', on_schema_change='fail',
+    pre_hook="{{ wardflow_watermarks('max(last_hl7_message_id)', 'max(last_fhir_row_id)') }}",
+    post_hook="{{ wardflow_drop_retired_patients() }}"
+) }}
+-- One row per patient: every name, phone, e-mail, address, identifier and device serial seen for the
+-- patient or the people around them, encrypted (jsonb value → tag). Free text is scrubbed against it.
+with new as (
+    select k.patient_key, k.known_values,
+           (select max(r.occurrence::bigint) from {{ ref('int_patient_occurrences_resolved') }} as r
+             where r.patient_key = k.patient_key and r.source = 'hl7') as last_hl7_message_id,
+           (select max(r.occurrence::bigint) from {{ ref('int_patient_occurrences_resolved') }} as r
+             where r.patient_key = k.patient_key and r.source = 'fhir') as last_fhir_row_id
+    from {{ ref('int_patient_known_values') }} as k
+)
+select
+    new.patient_key,
+    vault.encrypt_text((
+        {%- if is_incremental() %}
+        coalesce(vault.decrypt_text(old.known_values_enc, old.key_version)::jsonb, '{}'::jsonb) ||
+        {%- endif %}
+        new.known_values)::text) as known_values_enc,
+    vault.current_key_version() as key_version,
+    {%- if is_incremental() %}
+    greatest(old.last_hl7_message_id, new.last_hl7_message_id) as last_hl7_message_id,
+    greatest(old.last_fhir_row_id, new.last_fhir_row_id) as last_fhir_row_id
+    {%- else %}
+    new.last_hl7_message_id,
+    new.last_fhir_row_id
+    {%- endif %}
+from new
+{% if is_incremental() %}left join {{ this }} as old using (patient_key){% endif %}
