@@ -306,7 +306,7 @@ fhir as materialized (                -- every FHIR Patient, Device and Observat
 ),
 messages as (
     select h.message_id, h.message_type, h.received_at, h.segs,
-           jsonb_path_query_first(h.segs, '$[*] ? (@[0] == "PID")') as pid,
+           (select s from jsonb_array_elements(h.segs) as s where s ->> 0 = 'PID' limit 1) as pid,
            {hl7_ts(hl7("(h.segs -> 0)", 7))} as message_at
     from hl7 as h
 ),

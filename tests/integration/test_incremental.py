@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from connectors.hl7.parse import parse_message
 from connectors.ingest import ingest_paths
 from connectors.landing import Lander
-from connectors.hl7.parse import parse_message
 from orchestration.project import DBT_PROJECT_DIR
 from orchestration.resources import dbt_environment
 from orchestration.warehouse.database import connect
