@@ -102,7 +102,7 @@ def ingest_file(path: Path, lander: Lander, *, batch_size: int = 2000, validate:
         if kind == "empty":
             pass  # nothing to land and nothing lost; counted in the report's files
         elif kind == "hl7v2":
-            _land_hl7(handle, lander, outcome, batch_size)
+            _land_hl7(handle, lander, outcome, batch_size, validate)
         elif kind == "fhir":
             _land_fhir(handle, lander, outcome, batch_size, validate)
         else:
@@ -119,15 +119,20 @@ def _maybe_flush(lander: Lander, batch_size: int) -> None:
         lander.flush()
 
 
-def _land_hl7(handle, lander: Lander, outcome: FileOutcome, batch_size: int) -> None:
+def _land_hl7(handle, lander: Lander, outcome: FileOutcome, batch_size: int, validate: str = "lenient") -> None:
     from connectors.hl7.parse import Hl7ParseError, parse_message
     from connectors.hl7.split import split_messages
+    from connectors.hl7.validate import strict_error
 
     for piece in split_messages(handle):
         if piece.kind == "message":
             outcome.items += 1
             try:
-                lander.hl7(parse_message(piece.data))
+                msg = parse_message(piece.data)
+                problem = strict_error(msg) if validate == "strict" else None
+                if problem is not None:
+                    raise problem
+                lander.hl7(msg)
             except Hl7ParseError as err:
                 lander.reject(format="hl7v2", rule=err.rule, field_path=err.field_path, error_code=str(err.code),
                               reason=str(err), data=piece.data)
