@@ -672,6 +672,7 @@ def main() -> None:
                     print(f"FAILED: {exc}", flush=True)
                     print(json.dumps({"benchmark": "transform", "machine": info, "data": data, "error": str(exc)}))
                     raise SystemExit(1) from None
+                info["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
                 result = report(data, figures, rows, info)
     print(json.dumps(result))
 

@@ -11,7 +11,7 @@ with decrypted as materialized (
         m.version,
         {{ decrypt_json('m.doc', 'm.key_version') }} -> 'segments' as segments
     from {{ source('landing', 'hl7_messages') }} as m
-    where m.message_type in ('ORU', 'ADT')
+    where m.message_type in ('ORU', 'ADT', 'ORM', 'OML')
       and m.message_id > {{ wardflow_since('hl7') }}  -- 0 unless an incremental model asks for new rows only
 )
 select

@@ -1,0 +1,11 @@
+-- depends_on: {{ ref('patient_occurrences') }}
+{{ config(
+    materialized='incremental', unique_key='alarm_key', incremental_strategy='delete+insert', on_schema_change='fail',
+    pre_hook="{{ wardflow_watermarks('max(landing_row_id)', 'max(0)') }}",
+    post_hook="{{ wardflow_repoint_patients() }}"
+) }}
+-- One row per device alarm (IHE PCD-04 ORU^R40), keyed by pseudonyms; the event text is scrubbed.
+select
+    {{ wardflow_columns() }}
+from {{ ref('stg_hl7__alarms') }} as a
+join {{ ref('int_patient_occurrences_resolved') }} as r on r.source = 'hl7' and r.occurrence = a.message_id::text
