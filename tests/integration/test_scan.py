@@ -75,8 +75,8 @@ def test_planted_phone_in_clinical_fails_the_scan(planted_report):
 
 def test_landing_and_staging_identifiers_are_found_and_declared(planted_report):
     pid5 = rows(planted_report, layer="landing", relation="landing.hl7_messages", column="doc", path="PID-5")
-    assert [(r.detector, r.verdict) for r in pid5] == [("chinese_name", "declared")]
-    assert pid5[0].hit_rate > 0.1  # other tests land non-Chinese corpus messages into the same database
+    assert ("chinese_name", "declared") in [(r.detector, r.verdict) for r in pid5]
+    assert next(r for r in pid5 if r.detector == "chinese_name").hit_rate > 0.1  # other tests land non-Chinese corpus messages into the same database
     expected = {("PID-3", "resident_id"), ("PID-3", "mrn"), ("PID-13", "mobile_phone"), ("NK1-5", "mobile_phone"),
                 ("PID-7", "date")}
     landed = {(r.path, r.detector) for r in rows(planted_report, relation="landing.hl7_messages") if r.hits}
