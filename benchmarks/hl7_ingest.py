@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import secrets
 import subprocess
 import sys
@@ -288,6 +287,15 @@ def write_repeated(path: Path, messages: list[bytes], target_bytes: int, tag: by
     return count
 
 
+def memory_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process. Not ru_maxrss: Linux carries that across exec, so a
+    child would report its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def child_ingest(path: Path) -> None:
     """Run in a fresh process: ingest one file, print peak RSS as JSON."""
     from connectors.crypto import load_keyring
@@ -297,10 +305,10 @@ def child_ingest(path: Path) -> None:
 
     settings = load_settings()
     ring = load_keyring(settings)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = memory_mb("VmRSS")
     with connect(settings, "pipeline") as conn:
         report = ingest_paths([path], conn, ring)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = memory_mb("VmHWM")
     print(json.dumps({"bytes": path.stat().st_size, "messages": report.counts.landed, "seconds": round(report.seconds, 2),
                       "msgs_per_s": round(report.counts.landed / report.seconds), "rss_before_mb": round(before, 1),
                       "peak_rss_mb": round(peak, 1)}))

@@ -89,3 +89,14 @@ end $$;
 
 grant usage on schema landing to wardflow_pipeline;
 grant select, insert, update, delete on all tables in schema landing to wardflow_pipeline;
+
+-- Client certificates allowed over mutual TLS (also created by the listener at start-up).
+create table if not exists landing.device_registry (
+  cert_fingerprint_sha256 text primary key,
+  cert_subject text not null default '',
+  device_name text not null,
+  sender text not null default '',
+  active boolean not null default true,
+  registered_at timestamptz not null default now()
+);
+grant select, insert, update on landing.device_registry to wardflow_pipeline;

@@ -59,3 +59,17 @@
     {{ out | join(",\n    ") }}
   {%- endif -%}
 {%- endmacro %}
+
+{#- The body of an incremental entity model: new rows from `upstream` with their declared treatments,
+    merged with what the model holds by `key`. -#}
+{% macro wardflow_incremental_merge(upstream, key) -%}
+with new as (
+    select
+        {{ wardflow_columns() }}
+    from {{ upstream }}
+)
+select
+    {{ wardflow_merged_columns(key) }}
+from new
+{% if is_incremental() %}left join {{ this }} as old using ({{ key }}){% endif %}
+{%- endmacro %}

@@ -6,12 +6,4 @@
 ) }}
 -- One row per patient, pseudonymized: generalized demographics, display masks and the patient's date
 -- shift. Incremental: patients with new occurrences are merged. Declared in _clinical__models.yml.
-with new as (
-    select
-        {{ wardflow_columns() }}
-    from {{ ref('int_patients_unified') }}
-)
-select
-    {{ wardflow_merged_columns('patient_key') }}
-from new
-{% if is_incremental() %}left join {{ this }} as old using (patient_key){% endif %}
+{{ wardflow_incremental_merge(ref('int_patients_unified'), 'patient_key') }}

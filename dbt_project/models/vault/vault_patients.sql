@@ -7,12 +7,4 @@
 -- One row per patient: the direct identifiers, encrypted with the current key version (pgcrypto,
 -- AES-256-CBC + HMAC-SHA256, connectors/crypto.py layout). Readable only by the pipeline role.
 -- Incremental: patients with new occurrences are merged (declared per column in _vault__models.yml).
-with new as (
-    select
-        {{ wardflow_columns() }}
-    from {{ ref('int_patients_unified') }}
-)
-select
-    {{ wardflow_merged_columns('patient_key') }}
-from new
-{% if is_incremental() %}left join {{ this }} as old using (patient_key){% endif %}
+{{ wardflow_incremental_merge(ref('int_patients_unified'), 'patient_key') }}
