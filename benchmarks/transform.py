@@ -31,12 +31,17 @@ Measured, in this order, each after a checkpoint with autovacuum idle:
              the statement (checked in its plan) but only the observation table is stored.
              Not in the limit: free-text notes (fct_notes, vault.scrub_text), k-anonymity levels,
              device tables, the audit models, one-hop identity resolution across occurrences (ADT^A40
-             merges), dbt's tests and the dbt process itself.
+             merges), dbt's tests and the dbt process itself. The statement runs without parallel
+             workers: vault.encrypt is VOLATILE SQL declared PARALLEL SAFE, and in a parallel plan it
+             fails ("cannot start commands during a parallel operation"); declared PARALLEL UNSAFE, as it
+             should be, it would make every statement that encrypts plan serially anyway.
   run        `dbt run --full-refresh` (the same models without tests; reported, not a target)
   increment  `ingest_paths` of the held-back folder (reported), then `dbt build` without --full-refresh
              (incremental models merge; table models rebuild)
 
-Targets (the issue): full ≤ 3 × limit; increment (dbt build only) ≤ 15 % of full.
+Targets (the issue): full ≤ 3 × limit; increment (dbt build only) ≤ 15 % of full. A failed step is
+reported with the figures measured before it (exit status 1). `--no-parallel` gives the dbt sessions
+max_parallel_workers_per_gather=0 (through PGOPTIONS), which avoids that failure in dbt models too.
 
 Creates its own database (127.0.0.1:5432 as postgres if reachable, else the embedded cluster), a temporary
 WARDFLOW_HOME and a random master key, and drops them at the end, also on failure. dbt writes its target/
@@ -44,6 +49,7 @@ and logs/ to the temporary folder, so a dbt run elsewhere in the checkout is not
 printed is one JSON object.
 
     .venv/bin/python benchmarks/transform.py [--small] [--patients 2000] [--observations 1000000]
+                                             [--increment 0.01] [--no-parallel]
 """
 
 from __future__ import annotations
@@ -166,7 +172,9 @@ def msh7(message: bytes) -> datetime | None:
 
 def is_late(resource: dict, cutoff: datetime) -> bool:
     when = resource.get("effectiveDateTime")
-    return resource.get("resourceType") == "Observation" and bool(when) and datetime.fromisoformat(when) >= cutoff
+    if resource.get("resourceType") != "Observation" or not when:
+        return False
+    return datetime.fromisoformat(when) >= cutoff
 
 
 def hold_back_hl7(out: Path, held: Path, cutoff: datetime, counts: Held) -> None:
@@ -235,10 +243,12 @@ def make_data(work: Path, args: argparse.Namespace) -> tuple[Path, Path, dict]:
     info = {"patients": summary.patients, "days": days, "monitors": monitors, "wearables": summary.wearables,
             "seed": args.seed, "generated_observations": summary.observations,
             "generated_hl7_observations": summary.hl7_observations,
-            "generated_fhir_observations": summary.fhir_observations, "hl7_messages": dict(summary.hl7_messages),
+            "generated_fhir_observations": summary.fhir_observations,
+            "hl7_messages": dict(summary.hl7_messages),
             "main_observations": summary.observations - counts.observations,
             "increment_observations": counts.observations, "increment_hl7_messages": counts.hl7_messages,
-            "increment_share": round(counts.observations / max(summary.observations - counts.observations, 1), 4),
+            "increment_share": round(counts.observations / max(summary.observations - counts.observations, 1),
+                                     4),
             "cutoff": cutoff.isoformat(), "seconds": round(time.perf_counter() - started, 1)}
     return out, held, info
 
@@ -250,7 +260,8 @@ def hl7(seg: str, fld: int, comp: int = 1, rep: int = 1, sub: int = 1) -> str:
 
 
 def hl7_ts(expr: str) -> str:
-    return (f"(case when {expr} ~ '^\\d{{8}}' then (to_char(to_timestamp(rpad(substring({expr} from '^\\d{{8,14}}'),"
+    return (f"(case when {expr} ~ '^\\d{{8}}' then (to_char(to_timestamp("
+            f"rpad(substring({expr} from '^\\d{{8,14}}'),"
             f" 14, '0'), 'YYYYMMDDHH24MISS'), 'YYYY-MM-DD HH24:MI:SS') || coalesce(substring({expr} from "
             f"'[+-]\\d{{4}}$'), '+0800'))::timestamptz end)")
 
@@ -270,7 +281,8 @@ def fhir_local_ref(expr: str, kind: str) -> str:
 
 
 def mask_name(e: str) -> str:
-    return f"(case when ({e}) is null then null else left(({e}), 1) || repeat('*', greatest(char_length({e}) - 1, 1)) end)"
+    return (f"(case when ({e}) is null then null "
+            f"else left(({e}), 1) || repeat('*', greatest(char_length({e}) - 1, 1)) end)")
 
 
 def mask_phone(e: str) -> str:
@@ -283,12 +295,14 @@ def mask_resident_id(e: str) -> str:
 
 
 def age_band(age: str, width: int = 5, max_age: int = 89) -> str:
-    return (f"(case when ({age}) is null or ({age}) < 0 then 'unknown' when ({age}) > {max_age} then '{max_age + 1}+' "
-            f"else (({age}) / {width} * {width})::text || '-' || (({age}) / {width} * {width} + {width - 1})::text end)")
+    low = f"(({age}) / {width} * {width})"
+    return (f"(case when ({age}) is null or ({age}) < 0 then 'unknown' "
+            f"when ({age}) > {max_age} then '{max_age + 1}+' "
+            f"else {low}::text || '-' || ({low} + {width - 1})::text end)")
 
 
-PATIENT_ATTRIBUTES = ("family_name", "given_name", "birth_date", "sex", "street", "city", "province", "postal_code",
-                      "phone")
+PATIENT_ATTRIBUTES = ("family_name", "given_name", "birth_date", "sex", "street", "city", "province",
+                      "postal_code", "phone")
 LIMIT_TABLE = "bench.transform_limit"
 LIMIT_SQL = f"""
 create table {LIMIT_TABLE} as
@@ -460,7 +474,8 @@ def run_limit(settings, ring) -> dict:
         for needed in LIMIT_PLAN_MUST_SHOW:
             if not any(form in plan_text for form in needed):
                 (Path(tempfile.gettempdir()) / "transform_limit_plan.txt").write_text(plan_text)
-                raise BenchError(f"limit plan does not evaluate {needed[0]} (plan in {tempfile.gettempdir()})")
+                raise BenchError(f"limit plan does not evaluate {needed[0]} "
+                                 f"(plan in {tempfile.gettempdir()}/transform_limit_plan.txt)")
         conn.commit()
         # vault.encrypt is VOLATILE SQL declared PARALLEL SAFE: inside a parallel plan it fails ("cannot start
         # commands during a parallel operation"). Declared PARALLEL UNSAFE, as it should be, it would make
@@ -470,8 +485,8 @@ def run_limit(settings, ring) -> dict:
         conn.execute(LIMIT_SQL)
         conn.commit()
         seconds = time.perf_counter() - started
-        rows = conn.execute(f"select count(*) from {LIMIT_TABLE}").fetchone()[0]  # noqa: S608 - constant
-        patients = conn.execute(f"select count(distinct patient_key) from {LIMIT_TABLE}").fetchone()[0]  # noqa: S608
+        rows, patients = conn.execute(  # noqa: S608 - constant table name
+            f"select count(*), count(distinct patient_key) from {LIMIT_TABLE}").fetchone()
         conn.commit()
     return {"seconds": round(seconds, 2), "rows": rows, "patients": patients}
 
@@ -526,7 +541,8 @@ def summarize(command: str, seconds: float, run_results: Path) -> DbtFigure:
 def count_rows(conn: psycopg.Connection) -> dict:
     q = {"landing_hl7_messages": "select count(*) from landing.hl7_messages",
          "landing_fhir_resources": "select count(*) from landing.fhir_resources",
-         "landing_fhir_observations": "select count(*) from landing.fhir_resources where resource_type = 'Observation'",
+         "landing_fhir_observations":
+             "select count(*) from landing.fhir_resources where resource_type = 'Observation'",
          "fct_vital_signs": "select count(*) from clinical.fct_vital_signs",
          "dim_patients": "select count(*) from clinical.dim_patients",
          "fct_notes": "select count(*) from clinical.fct_notes"}
@@ -545,9 +561,11 @@ def machine(where: str, admin: psycopg.Connection) -> dict:
     settings = {name: admin.execute(f"show {name}").fetchone()[0] for name in  # noqa: S608 - constant names
                 ("server_version", "shared_buffers", "work_mem", "max_parallel_workers_per_gather", "jit")}
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "cpu": _cpu_model(),
-            "nproc": os.cpu_count(), "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+            "nproc": os.cpu_count(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
             "python": platform.python_version(), "postgresql": settings.pop("server_version"), "server": where,
-            "server_settings": settings, "dbt_threads": _dbt_threads(), "load_avg_1m": round(os.getloadavg()[0], 2)}
+            "server_settings": settings, "dbt_threads": _dbt_threads(),
+            "load_avg_1m": round(os.getloadavg()[0], 2)}
 
 
 def _dbt_threads() -> int | None:
@@ -565,34 +583,43 @@ def _cpu_model() -> str:
     return platform.machine()
 
 
-def report(data: dict, figures: dict, rows: dict, info: dict) -> dict:
-    full, limit, run, inc = (figures[k] for k in ("full", "limit", "run", "increment"))
-    full_over_limit = full.seconds / limit["seconds"]
-    inc_over_full = inc.seconds / full.seconds
-    targets = {"full_le_3x_limit": full_over_limit <= TARGET_FULL_OVER_LIMIT,
-               "increment_le_15pct_of_full": inc_over_full <= TARGET_INCREMENT_OVER_FULL}
-    print(f"\ningest (main)        {figures['ingest']['seconds']:8.1f} s  {figures['ingest']['landed']:,d} landed, {figures['ingest']['duplicates']:,d} duplicates, {figures['ingest']['rejected']:,d} rejected")
-    print(f"dbt build (full)     {full.seconds:8.1f} s  {full.nodes}")
-    print(f"dbt run (full)       {run.seconds:8.1f} s  (no tests)")
-    print(f"limit (one CTAS)     {limit['seconds']:8.1f} s  {limit['rows']:,d} rows, {limit['patients']:,d} patients")
-    print(f"ingest (increment)   {figures['ingest_increment']['seconds']:8.1f} s  "
-          f"{figures['ingest_increment']['landed']:,d} landed, {figures['ingest_increment']['duplicates']:,d} duplicates")
-    print(f"dbt build (incr.)    {inc.seconds:8.1f} s")
-    print(f"fct_vital_signs rows: after full {rows['full']['fct_vital_signs']:,d}, "
-          f"after increment {rows['increment']['fct_vital_signs']:,d}")
-    print(f"full / limit = {full_over_limit:.2f} (target ≤ {TARGET_FULL_OVER_LIMIT:g}); "
-          f"increment / full = {inc_over_full:.3f} (target ≤ {TARGET_INCREMENT_OVER_FULL:g})")
+def report(data: dict, figures: dict, rows: dict, info: dict, error: str | None = None) -> dict:
+    """Print the figures measured (all of them, or those before a failure) and return the JSON result."""
+    full, limit, run, inc = (figures.get(k) for k in ("full", "limit", "run", "increment"))
+    ratios = {"full_over_limit": round(full.seconds / limit["seconds"], 3) if full and limit else None,
+              "run_over_limit": round(run.seconds / limit["seconds"], 3) if run and limit else None,
+              "increment_over_full": round(inc.seconds / full.seconds, 4) if inc and full else None}
+    targets = {"full_le_3x_limit": None if ratios["full_over_limit"] is None
+               else ratios["full_over_limit"] <= TARGET_FULL_OVER_LIMIT,
+               "increment_le_15pct_of_full": None if ratios["increment_over_full"] is None
+               else ratios["increment_over_full"] <= TARGET_INCREMENT_OVER_FULL}
+    print()
+    for key, label in (("ingest", "ingest (main)"), ("ingest_increment", "ingest (increment)")):
+        if key in figures:
+            f = figures[key]
+            print(f"{label:20s} {f['seconds']:8.1f} s  {f['landed']:,d} landed, "
+                  f"{f['duplicates']:,d} duplicates, {f['rejected']:,d} rejected")
+    for fig, label in ((full, "dbt build (full)"), (run, "dbt run (full)"), (inc, "dbt build (incr.)")):
+        if fig:
+            print(f"{label:20s} {fig.seconds:8.1f} s  {fig.nodes}")
+    if limit:
+        print(f"{'limit (one CTAS)':20s} {limit['seconds']:8.1f} s  {limit['rows']:,d} rows, "
+              f"{limit['patients']:,d} patients")
+    for name, counted in rows.items():
+        print(f"rows after {name}: {counted}")
+    print(f"ratios: {ratios}")
     for name, fig in (("full build", full), ("incremental build", inc)):
-        print(f"slowest nodes, {name}: " + ", ".join(f"{n} {s:.1f}s" for n, s in fig.slowest[:5]))
-    print("targets: " + ", ".join(f"{k} {'met' if v else 'NOT MET'}" for k, v in targets.items()))
+        if fig:
+            print(f"slowest nodes, {name}: " + ", ".join(f"{n} {sec:.1f}s" for n, sec in fig.slowest[:5]))
+    print("targets: " + ", ".join(f"{k} {'NOT MEASURED' if v is None else 'met' if v else 'NOT MET'}"
+                                  for k, v in targets.items()))
     return {"benchmark": "transform", "machine": info, "data": data, "rows": rows,
-            "ingest": figures["ingest"], "ingest_increment": figures["ingest_increment"],
-            "full_build": full.as_dict(), "full_run": run.as_dict(), "limit": limit,
-            "incremental_build": inc.as_dict(),
-            "ratios": {"full_over_limit": round(full_over_limit, 3), "run_over_limit": round(run.seconds / limit["seconds"], 3),
-                       "increment_over_full": round(inc_over_full, 4)},
+            "ingest": figures.get("ingest"), "ingest_increment": figures.get("ingest_increment"),
+            "full_build": full and full.as_dict(), "full_run": run and run.as_dict(), "limit": limit,
+            "incremental_build": inc and inc.as_dict(), "ratios": ratios,
             "targets": {"full_over_limit_max": TARGET_FULL_OVER_LIMIT,
-                        "increment_over_full_max": TARGET_INCREMENT_OVER_FULL, **targets}}
+                        "increment_over_full_max": TARGET_INCREMENT_OVER_FULL, **targets},
+            "error": error}
 
 
 # -- main -----------------------------------------------------------------------------------------------
@@ -606,19 +633,21 @@ def ingest(settings, ring, folder: Path) -> dict:
     return result
 
 
-def measure(settings, ring, admin: psycopg.Connection, main_dir: Path, held_dir: Path, work: Path) -> tuple[dict, dict]:
+def measure(settings, ring, admin: psycopg.Connection, folders: tuple[Path, Path], work: Path,
+            figures: dict, rows: dict, *, parallel: bool) -> None:
+    """Fill `figures` and `rows` step by step (what was measured stays there if a step fails)."""
     from orchestration.resources import dbt_environment
     from orchestration.warehouse.database import connect
 
-    env = dbt_environment(settings, ring)
-    figures: dict = {}
+    env = {**dbt_environment(settings, ring), "DBT_USE_COLORS": "false"}
+    if not parallel:
+        env["PGOPTIONS"] += " -c max_parallel_workers_per_gather=0"
     print("ingesting the main batch ...", flush=True)
-    figures["ingest"] = ingest(settings, ring, main_dir)
+    figures["ingest"] = ingest(settings, ring, folders[0])
     admin.execute("vacuum (analyze) landing.hl7_messages, landing.fhir_resources")
-    admin.execute("create schema if not exists bench; grant usage, create on schema bench to wardflow_pipeline")
-    steps = [("full", ["build", "--full-refresh"]), ("limit", None), ("run", ["run", "--full-refresh"])]
-    rows: dict = {}
-    for name, args in steps:
+    admin.execute("create schema if not exists bench; "
+                  "grant usage, create on schema bench to wardflow_pipeline")
+    for name, args in (("full", ["build", "--full-refresh"]), ("limit", None), ("run", ["run", "--full-refresh"])):
         quiesce(admin)
         print(f"measuring {name} ...", flush=True)
         figures[name] = run_limit(settings, ring) if args is None else dbt(args, env, work)
@@ -627,13 +656,12 @@ def measure(settings, ring, admin: psycopg.Connection, main_dir: Path, held_dir:
                 rows["full"] = count_rows(conn)
     admin.execute(f"drop table if exists {LIMIT_TABLE}")
     print("ingesting the held-back batch ...", flush=True)
-    figures["ingest_increment"] = ingest(settings, ring, held_dir)
+    figures["ingest_increment"] = ingest(settings, ring, folders[1])
     quiesce(admin)
     print("measuring the incremental build ...", flush=True)
     figures["increment"] = dbt(["build"], env, work)
     with connect(settings, "pipeline") as conn:
         rows["increment"] = count_rows(conn)
-    return figures, rows
 
 
 def main() -> None:
@@ -643,6 +671,8 @@ def main() -> None:
     parser.add_argument("--increment", type=float, default=0.01, help="held-back share for the incremental run")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--small", action="store_true", help="quick check: 200 patients, 50,000 observations")
+    parser.add_argument("--no-parallel", action="store_true",
+                        help="dbt sessions without parallel query (PGOPTIONS max_parallel_workers_per_gather=0)")
     args = parser.parse_args()
     if args.small:
         args.patients, args.observations = 200, 50_000
@@ -664,17 +694,22 @@ def main() -> None:
             settings = load_settings()
             init_database(settings)
             ring = load_keyring(settings)
+            figures: dict = {}
+            rows: dict = {}
+            error = None
             with connect(settings, "admin", autocommit=True) as admin:
-                info = machine(where, admin)
+                info = {**machine(where, admin), "dbt_parallel_query": not args.no_parallel}
                 try:
-                    figures, rows = measure(settings, ring, admin, main_dir, held_dir, work)
+                    measure(settings, ring, admin, (main_dir, held_dir), work, figures, rows,
+                            parallel=not args.no_parallel)
                 except BenchError as exc:
-                    print(f"FAILED: {exc}", flush=True)
-                    print(json.dumps({"benchmark": "transform", "machine": info, "data": data, "error": str(exc)}))
-                    raise SystemExit(1) from None
+                    error = str(exc)
+                    print(f"FAILED: {error}", flush=True)
                 info["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
-                result = report(data, figures, rows, info)
+                result = report(data, figures, rows, info, error)
     print(json.dumps(result))
+    if error:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
