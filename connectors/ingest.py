@@ -135,7 +135,7 @@ def _land_hl7(handle, lander: Lander, outcome: FileOutcome, batch_size: int, val
                 lander.hl7(msg)
             except Hl7ParseError as err:
                 lander.reject(format="hl7v2", rule=err.rule, field_path=err.field_path, error_code=str(err.code),
-                              reason=str(err), data=piece.data)
+                              reason=_named(err), data=piece.data)
                 outcome.rejected += 1
         elif piece.kind == "junk":
             outcome.rejected += 1
@@ -143,6 +143,14 @@ def _land_hl7(handle, lander: Lander, outcome: FileOutcome, batch_size: int, val
                           reason=f"bytes at offset {piece.offset} are not part of an HL7 message "
                                  "(rule hl7.not_a_message)", data=piece.data)
         _maybe_flush(lander, batch_size)
+
+
+def _named(err) -> str:
+    """The error's sentence with the field named from the HL7 reference: 'MSH-10 MESSAGE_CONTROL_ID (ST): …'."""
+    from connectors.hl7.reference import describe
+
+    text = str(err)
+    return text.replace(err.field_path, describe("2.5", err.field_path), 1) if err.field_path else text
 
 
 def _land_fhir(handle, lander: Lander, outcome: FileOutcome, batch_size: int, validate: str) -> None:

@@ -27,7 +27,7 @@ def assert_no_values(report: ScanReport) -> None:
 
 @pytest.fixture(scope="module")
 def clean_report(built, settings) -> ScanReport:
-    return scan(settings, sample_rows=300, layers=("clinical", "analytics"))
+    return scan(settings, sample_rows=50000, layers=("clinical", "analytics"))
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def planted_report(clean_report, settings):
         conn.execute("create view clinical.scan_broken as select (1 / (id - id))::text as t from clinical.scan_planted")
         conn.commit()
     try:
-        yield scan(settings, sample_rows=300)
+        yield scan(settings, sample_rows=50000)
     finally:
         with connect(settings, "pipeline") as conn:
             conn.execute("drop view if exists clinical.scan_broken")

@@ -83,3 +83,25 @@ def test_load_keyring_creates_a_key_file_only_when_asked(tmp_path):
     created = load_keyring(settings, create=True)
     assert load_keyring(settings).masters == created.masters
     assert json.loads(settings.key_file.read_text())["format"] == "wardflow-keyring/1"
+
+
+def test_seal_is_standard_aes_cbc_then_hmac_for_every_length():
+    """The sealer reuses one AES context (chaining trick); every ciphertext must equal a fresh CBC context's."""
+    import hmac
+    import random
+
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    r = ring()
+    sealer = Sealer(r)
+    rng = random.Random(7)
+    for n in list(range(71)) + [rng.randrange(5000) for _ in range(500)]:
+        plaintext = rng.randbytes(n)
+        blob = sealer.seal(plaintext)
+        iv, body, tag = blob[:16], blob[16:-32], blob[-32:]
+        padder = padding.PKCS7(128).padder()
+        encryptor = Cipher(algorithms.AES(r.key("enc")), modes.CBC(iv)).encryptor()
+        assert body == encryptor.update(padder.update(plaintext) + padder.finalize()) + encryptor.finalize()
+        assert tag == hmac.digest(r.key("mac"), (1).to_bytes(4, "big") + iv + body, "sha256")
+        assert sealer.open(blob) == plaintext

@@ -3,10 +3,10 @@
 from connectors.hl7.parse import parse_message
 from connectors.hl7.validate import strict_error
 
-GOOD = ("MSH|^~\\&|HIS|H1|WF|H1|20261101080000||ADT^A01^ADT_A01|C1|P|2.5\r"
-        "EVN|A01|20261101080000\r"
-        "PID|1||M1^^^HIS^MR||Secretname^Zed||19800101|M\r"
-        "PV1|1|I|ICU^301^1\r").encode()
+GOOD = (b"MSH|^~\\&|HIS|H1|WF|H1|20261101080000||ADT^A01^ADT_A01|C1|P|2.5\r"
+        b"EVN|A01|20261101080000\r"
+        b"PID|1||M1^^^HIS^MR||Secretname^Zed||19800101|M\r"
+        b"PV1|1|I|ICU^301^1\r")
 
 
 def test_a_well_formed_adt_passes_strict_validation():
