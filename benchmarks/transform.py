@@ -564,8 +564,17 @@ def machine(where: str, admin: psycopg.Connection) -> dict:
             "nproc": os.cpu_count(),
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
             "python": platform.python_version(), "postgresql": settings.pop("server_version"), "server": where,
-            "server_settings": settings, "dbt_threads": _dbt_threads(),
+            "server_settings": settings, "dbt_threads": _dbt_threads(), **_checkout(),
             "load_avg_1m": round(os.getloadavg()[0], 2)}
+
+
+def _checkout() -> dict:
+    """The commit measured and whether dbt_project/ had uncommitted changes (the project is what is timed)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+
+    return {"commit": git("rev-parse", "--short", "HEAD") or None,
+            "dbt_project_modified": bool(git("status", "--porcelain", "--", "dbt_project"))}
 
 
 def _dbt_threads() -> int | None:

@@ -278,6 +278,9 @@ class Lander:
     def _write(self, buffer: _Buffer) -> tuple[LandingCounts, list[Outcome]]:
         counts = LandingCounts()
         with self.conn.cursor() as cur:
+            # Shared lock for the transaction: a dbt watermark takes it exclusively for an instant, so every
+            # landing id at or below the maximum it reads is committed (no row is skipped by incremental runs).
+            cur.execute("select pg_advisory_xact_lock_shared(hashtext('wardflow.landing'))")
             hl7_new = self._land_hl7(cur, buffer)
             fhir_new = self._move(cur, "tmp_fhir", _TMP_FHIR_TYPES, buffer.fhir, _MOVE_FHIR,
                                   key=lambda r: (r[1], r[6]))

@@ -1,17 +1,37 @@
 {#- Watermarks: staging reads only landing rows above wardflow.hl7_since / wardflow.fhir_since. An
-    incremental model sets them (transaction-local) from what it already holds; every other model reads
-    everything (the project-level pre-hook resets them to 0). -#}
+    incremental model's pre-hook sets them (transaction-local) from vault.build_watermarks, after waiting
+    for landing transactions in flight (Lander holds an advisory lock shared), so that every id up to the
+    maximum it reads is committed. Its post-hook stores that maximum. var('watermark_margin') re-reads some
+    rows anyway (idempotent: incremental models delete+insert by key). Every other model reads everything
+    (project-level pre-hook). -#}
 {% macro wardflow_reset_watermarks() -%}
 select set_config('wardflow.hl7_since', '0', true), set_config('wardflow.fhir_since', '0', true)
 {%- endmacro %}
 
-{% macro wardflow_watermarks(hl7_max, fhir_max) -%}
-  {%- if is_incremental() -%}
-select set_config('wardflow.hl7_since', coalesce((select {{ hl7_max }} from {{ this }}), 0)::text, true),
-       set_config('wardflow.fhir_since', coalesce((select {{ fhir_max }} from {{ this }}), 0)::text, true)
-  {%- else -%}
-{{ wardflow_reset_watermarks() }}
-  {%- endif -%}
+{% macro wardflow_watermarks() -%}
+-- wait for landing transactions in flight (they hold the lock shared), so ids up to the maximum are committed
+select pg_advisory_lock(hashtext('wardflow.landing'));
+select
+  {%- for source, table, id in [("hl7", "landing.hl7_messages", "message_id"),
+                                 ("fhir", "landing.fhir_resources", "resource_row_id")] %}
+  set_config('wardflow.{{ source }}_upto', (select coalesce(max({{ id }}), 0) from {{ table }})::text, true),
+  set_config('wardflow.{{ source }}_since',
+    {%- if is_incremental() %}
+    greatest(coalesce((select high_water from vault.build_watermarks
+                       where model = '{{ this }}' and source = '{{ source }}'), 0) - {{ var('watermark_margin') }}, 0)::text,
+    {%- else %}
+    '0',
+    {%- endif %}
+    true){{ "," if not loop.last }}
+  {%- endfor %};
+select pg_advisory_unlock(hashtext('wardflow.landing'))
+{%- endmacro %}
+
+{% macro wardflow_save_watermarks() -%}
+insert into vault.build_watermarks as w (model, source, high_water)
+values ('{{ this }}', 'hl7', current_setting('wardflow.hl7_upto')::bigint),
+       ('{{ this }}', 'fhir', current_setting('wardflow.fhir_upto')::bigint)
+on conflict (model, source) do update set high_water = excluded.high_water, updated_at = now()
 {%- endmacro %}
 
 {% macro wardflow_since(source_kind) -%}

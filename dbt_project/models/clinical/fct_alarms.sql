@@ -1,8 +1,8 @@
 -- depends_on: {{ ref('patient_occurrences') }}
 {{ config(
     materialized='incremental', unique_key='alarm_key', incremental_strategy='delete+insert', on_schema_change='fail',
-    pre_hook="{{ wardflow_watermarks('max(landing_row_id)', 'max(0)') }}",
-    post_hook="{{ wardflow_repoint_patients() }}"
+    pre_hook="{{ wardflow_watermarks() }}",
+    post_hook=["{{ wardflow_repoint_patients() }}", "{{ wardflow_save_watermarks() }}"]
 ) }}
 -- One row per device alarm (IHE PCD-04 ORU^R40), keyed by pseudonyms; the event text is scrubbed.
 select

@@ -1,8 +1,8 @@
 -- depends_on: {{ ref('patient_occurrences') }}
 {{ config(
     materialized='incremental', unique_key='encounter_key', incremental_strategy='delete+insert', on_schema_change='fail',
-    pre_hook="{{ wardflow_watermarks('max(last_hl7_message_id)', 'max(0)') }}",
-    post_hook="update {{ this }} as t set patient_key = p.patient_key from (select distinct on (occurrence) occurrence, patient_key from {{ ref('patient_occurrences') }} where source = 'hl7') as p where p.occurrence = t.last_hl7_message_id::text and t.patient_key is distinct from p.patient_key"
+    pre_hook="{{ wardflow_watermarks() }}",
+    post_hook=["update {{ this }} as t set patient_key = p.patient_key from (select distinct on (occurrence) occurrence, patient_key from {{ ref('patient_occurrences') }} where source = 'hl7') as p where p.occurrence = t.last_hl7_message_id::text and t.patient_key is distinct from p.patient_key", "{{ wardflow_save_watermarks() }}"]
 ) }}
 -- One row per encounter (visit), keyed by a pseudonym of its visit number (PV1-19), merged over the ADT
 -- and ORU messages that mention it: class, ward, service, admission and discharge times.

@@ -1,8 +1,8 @@
 -- depends_on: {{ ref('patient_occurrences') }}
 {{ config(
     materialized='incremental', unique_key='observation_key', incremental_strategy='delete+insert', on_schema_change='fail',
-    pre_hook="{{ wardflow_watermarks(\"max(landing_row_id) filter (where source = 'hl7')\", \"max(landing_row_id) filter (where source = 'fhir')\") }}",
-    post_hook="{{ wardflow_repoint_patients() }}"
+    pre_hook="{{ wardflow_watermarks() }}",
+    post_hook=["{{ wardflow_repoint_patients() }}", "{{ wardflow_save_watermarks() }}"]
 ) }}
 -- One row per vital-sign measurement (HL7 OBX or FHIR Observation value), keyed by pseudonyms, with
 -- true times (shifted only in analytics) and the patient's age at the event computed in flight.

@@ -1,5 +1,5 @@
 -- One row per patient: every name, phone and identifier seen for the patient or the people around them
--- (next of kin, guarantor, insured, doctors) and of the devices that measured them, as a jsonb object
+-- (next of kin, guarantor, insured, doctors) and of the devices that measured them (from the vault), as a jsonb object
 -- value → tag for vault.scrub_text().
 with people as (
     select 'hl7' as source, message_id::text as occurrence, tag, family, given from {{ ref('stg_hl7__people') }}
@@ -20,10 +20,15 @@ candidates as (
     where char_length(v.value) >= 2
 ),
 devices as (
-    -- serials and EUI-64s of the devices that measured the patient (notes mention them)
-    select distinct patient_key, 'DEVICE' as tag, split_part(device_identifier, '|', 2) as value
-    from {{ ref('int_vital_signs_unified') }}
-    where device_identifier is not null and patient_key is not null
+    -- serials and EUI-64s of the devices that measured the patient, from the vault (a few rows per device)
+    -- rather than from the landing payloads again
+    select distinct f.patient_key, 'DEVICE' as tag,
+           split_part(vault.decrypt_text(d.device_identifier_enc, d.key_version), '|', 2) as value
+    from {{ ref('fct_vital_signs') }} as f
+    join {{ ref('vault_devices') }} as d using (device_key)
+    where f.patient_key is not null
+      and (f.source = 'hl7' and f.landing_row_id > {{ wardflow_since('hl7') }}
+           or f.source = 'fhir' and f.landing_row_id > {{ wardflow_since('fhir') }})
 )
 select patient_key, jsonb_object_agg(value, '[' || tag || ']') as known_values
 from (select distinct patient_key, tag, value from candidates

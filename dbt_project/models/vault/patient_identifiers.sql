@@ -1,7 +1,8 @@
 {{ config(
     materialized='incremental', unique_key=['source', 'occurrence', 'id_key'], incremental_strategy='delete+insert',
     on_schema_change='fail',
-    pre_hook="{{ wardflow_watermarks(\"max(landing_row_id) filter (where source = 'hl7')\", \"max(landing_row_id) filter (where source = 'fhir')\") }}"
+    pre_hook="{{ wardflow_watermarks() }}",
+    post_hook="{{ wardflow_save_watermarks() }}"
 ) }}
 -- One row per identifier seen on a patient occurrence, as a keyed hash (the identity graph, no plaintext).
 -- Incremental: each run adds the occurrences landed since the last one.

@@ -1,18 +1,22 @@
 -- depends_on: {{ ref('patient_occurrences') }}
 {{ config(
     materialized='incremental', unique_key='patient_key', incremental_strategy='delete+insert', on_schema_change='fail',
-    pre_hook="{{ wardflow_watermarks('max(last_hl7_message_id)', 'max(last_fhir_row_id)') }}",
-    post_hook="{{ wardflow_drop_retired_patients() }}"
+    pre_hook="{{ wardflow_watermarks() }}",
+    post_hook=["{{ wardflow_drop_retired_patients() }}", "{{ wardflow_save_watermarks() }}"]
 ) }}
 -- One row per patient: every name, phone, e-mail, address, identifier and device serial seen for the
 -- patient or the people around them, encrypted (jsonb value → tag). Free text is scrubbed against it.
-with new as (
-    select k.patient_key, k.known_values,
-           (select max(r.occurrence::bigint) from {{ ref('int_patient_occurrences_resolved') }} as r
-             where r.patient_key = k.patient_key and r.source = 'hl7') as last_hl7_message_id,
-           (select max(r.occurrence::bigint) from {{ ref('int_patient_occurrences_resolved') }} as r
-             where r.patient_key = k.patient_key and r.source = 'fhir') as last_fhir_row_id
+with watermarks as (
+    select patient_key,
+           max(occurrence::bigint) filter (where source = 'hl7') as last_hl7_message_id,
+           max(occurrence::bigint) filter (where source = 'fhir') as last_fhir_row_id
+    from {{ ref('int_patient_occurrences_resolved') }}
+    group by patient_key
+),
+new as (
+    select k.patient_key, k.known_values, w.last_hl7_message_id, w.last_fhir_row_id
     from {{ ref('int_patient_known_values') }} as k
+    left join watermarks as w using (patient_key)
 )
 select
     new.patient_key,

@@ -1,6 +1,7 @@
 {{ config(
     materialized='incremental', unique_key='device_key', incremental_strategy='delete+insert', on_schema_change='fail',
-    pre_hook="{{ wardflow_watermarks('max(last_hl7_row_id)', 'max(last_fhir_row_id)') }}"
+    pre_hook="{{ wardflow_watermarks() }}",
+    post_hook="{{ wardflow_save_watermarks() }}"
 ) }}
 -- One row per device: its serial or EUI-64, encrypted; the device key is its pseudonym.
 -- Incremental: readings above the watermark add new devices and advance known ones.

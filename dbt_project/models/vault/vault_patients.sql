@@ -1,8 +1,8 @@
 -- depends_on: {{ ref('patient_occurrences') }}
 {{ config(
     materialized='incremental', unique_key='patient_key', incremental_strategy='delete+insert', on_schema_change='fail',
-    pre_hook="{{ wardflow_watermarks('max(last_hl7_message_id)', 'max(last_fhir_row_id)') }}",
-    post_hook="{{ wardflow_drop_retired_patients() }}"
+    pre_hook="{{ wardflow_watermarks() }}",
+    post_hook=["{{ wardflow_drop_retired_patients() }}", "{{ wardflow_save_watermarks() }}"]
 ) }}
 -- One row per patient: the direct identifiers, encrypted with the current key version (pgcrypto,
 -- AES-256-CBC + HMAC-SHA256, connectors/crypto.py layout). Readable only by the pipeline role.

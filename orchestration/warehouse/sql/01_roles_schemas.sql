@@ -45,3 +45,13 @@ grant usage on schema audit to wardflow_compliance;
 alter default privileges for role wardflow_pipeline in schema analytics grant select on tables to wardflow_analyst;
 alter default privileges for role wardflow_pipeline in schema audit grant select on tables to wardflow_compliance;
 alter default privileges for role wardflow_pipeline revoke execute on functions from public;
+
+-- How far each incremental model has read landing (dbt pre-/post-hooks, macros/incremental.sql).
+create table if not exists vault.build_watermarks (
+  model text not null,
+  source text not null,
+  high_water bigint not null,
+  updated_at timestamptz not null default now(),
+  primary key (model, source)
+);
+grant select, insert, update, delete on vault.build_watermarks to wardflow_pipeline;

@@ -47,15 +47,16 @@ language sql stable parallel safe as $$
 $$;
 
 -- Encrypt with the current key version (random IV per value). Store vault.current_key_version() beside it.
+-- Parallel unsafe: volatile (random IV), and PostgreSQL refuses to run it inside parallel workers.
 create or replace function vault.encrypt(plain bytea) returns bytea
-language sql volatile parallel safe as $$
+language sql volatile parallel unsafe as $$
   select case when plain is null then null else (
     select vault.seal(iv, public.encrypt_iv(plain, vault.session_key('enc_v' || v), iv, 'aes-cbc/pad:pkcs'), v)
     from (select public.gen_random_bytes(16) as iv, vault.current_key_version() as v) k) end
 $$;
 
 create or replace function vault.encrypt_text(plain text) returns bytea
-language sql volatile parallel safe as $$ select vault.encrypt(convert_to(plain, 'UTF8')) $$;
+language sql volatile parallel unsafe as $$ select vault.encrypt(convert_to(plain, 'UTF8')) $$;
 
 -- Keyed pseudonym: 32 lowercase hex characters of HMAC-SHA256(pseudonym key, canonical identifier).
 create or replace function vault.pseudonym(canonical text) returns text
