@@ -31,6 +31,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.hmac import HMAC
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from connectors.settings import Settings, ensure_private_dir
@@ -197,7 +198,8 @@ class Sealer:
     encrypting a 4 KB message). CBC chains each block on the previous ciphertext block, so continuing the
     same context at chaining value ``c`` with a first block of ``p1 ^ iv ^ c`` yields exactly
     ``AES-CBC(key, iv, p)``: every message still gets a fresh random IV and the standard layout. The
-    chaining value is state, so ``seal`` takes a lock (a Lander seals from one thread anyway).
+    chaining value is state, so ``seal`` takes a lock (a Lander seals from one thread anyway). The MAC
+    starts from a copy of an HMAC already keyed and fed the version prefix.
     """
 
     def __init__(self, ring: KeyRing, version: int | None = None):
@@ -209,6 +211,8 @@ class Sealer:
         self._cbc = Cipher(self._algo, modes.CBC(bytes(IV_BYTES))).encryptor()
         self._chain = 0  # last ciphertext block the context chains on, as an int (the zero IV at first)
         self._lock = threading.Lock()
+        self._tagger = HMAC(self._mac, hashes.SHA256())
+        self._tagger.update(self._prefix)
 
     def __repr__(self) -> str:
         return f"Sealer(version={self.version})"
@@ -222,8 +226,10 @@ class Sealer:
             first = int.from_bytes(padded[:IV_BYTES], "big") ^ iv_int ^ self._chain
             ct = self._cbc.update(first.to_bytes(IV_BYTES, "big") + padded[IV_BYTES:])
             self._chain = int.from_bytes(ct[-IV_BYTES:], "big")
-        body = iv + ct
-        return body + hmac.digest(self._mac, self._prefix + body, "sha256")
+        tagger = self._tagger.copy()
+        tagger.update(iv)
+        tagger.update(ct)
+        return b"".join((iv, ct, tagger.finalize()))
 
     def open(self, blob: bytes) -> bytes:
         if len(blob) < IV_BYTES + 16 + TAG_BYTES:
@@ -241,14 +247,16 @@ class Fingerprinter:
     """Keyed content fingerprints (dedup) and pseudonyms; stable across encryption key rotations."""
 
     def __init__(self, ring: KeyRing):
-        self._dedup = ring.key("dedup")
+        self._dedup = HMAC(ring.key("dedup"), hashes.SHA256())  # keyed once; copied per message
         self._pseudonym = ring.key("pseudonym")
 
     def __repr__(self) -> str:
         return "Fingerprinter()"
 
     def content(self, data: bytes) -> bytes:
-        return hmac.digest(self._dedup, data, "sha256")
+        fingerprint = self._dedup.copy()
+        fingerprint.update(data)
+        return fingerprint.finalize()
 
     def pseudonym(self, canonical: str) -> str:
         """32 lowercase hex characters; the SQL twin is vault.pseudonym(text)."""

@@ -78,9 +78,18 @@ _HL7_COLUMNS = ("batch_id, source_kind, sender, receiver, message_type, trigger_
                 "control_id, version, charset, payload_bytes, content_hmac, key_version, payload, doc")
 _HL7_TYPES = ["uuid"] + ["text"] * 9 + ["int4", "bytea", "int4", "bytea", "bytea"]
 _COPY_HL7 = f"copy landing.hl7_messages ({_HL7_COLUMNS}) from stdin (format binary)"
+# A binary COPY keeps up to 1,000 rows before inserting them (PostgreSQL counts buffered bytes only for text
+# input), so a streamed batch would leave its last ~1,000 rows (~30 ms of work) until after the COPY ends, with
+# Python waiting. A volatile WHERE clause, always true, makes PostgreSQL insert each row as it arrives
+# (copyfrom.c falls back to single inserts): the server keeps pace and the COPY ends at once.
+_STREAM_HL7 = _COPY_HL7 + " where random() >= 0"
 _TMP_HL7_TYPES = ["int4"] + _HL7_TYPES[2:]
 _TMP_FHIR_TYPES = ["int4", "text", "bytea", "text", "text", "int4", "bytea", "int4", "bytea"]
 _TMP_REJECTED_TYPES = ["int4"] + ["text"] * 5 + ["int4", "bytea", "int4", "bytea"]
+
+# Taken by every landing transaction before it inserts: a dbt watermark takes it exclusively for an instant,
+# so every landing id at or below the maximum it reads is committed (no row is skipped by incremental runs).
+_LOCK_LANDING = "select pg_advisory_xact_lock_shared(hashtext('wardflow.landing'))"
 
 _TEMP_TABLES = """
 create temp table if not exists tmp_hl7 (seq int, sender text, receiver text, message_type text,
@@ -139,7 +148,8 @@ class _Stream:
     def __init__(self, conn: psycopg.Connection, buffer: _Buffer):
         self.buffer = buffer
         self._cursor = conn.cursor()
-        self._cm: AbstractContextManager[psycopg.Copy] = self._cursor.copy(_COPY_HL7)
+        self._cursor.execute(_LOCK_LANDING)  # before the COPY: the connection is the COPY's until it ends
+        self._cm: AbstractContextManager[psycopg.Copy] = self._cursor.copy(_STREAM_HL7)
         self.copy = self._cm.__enter__()
         self.copy.set_types(_HL7_TYPES)
 
@@ -196,9 +206,8 @@ class Lander:
                 self._rollback()
 
     def hl7(self, msg: Hl7Message) -> None:
-        raw = msg.raw
+        raw, seal = msg.raw, self._sealer.seal
         sender, fingerprint = msg.sending_application + "|" + msg.sending_facility, self._fingerprint.content(raw)
-        seal = self._sealer.seal
         row = (self._row_batch, self.source_kind, sender, msg.receiving_application + "|" + msg.receiving_facility,
                msg.message_type, msg.trigger_event, msg.message_structure, msg.control_id, msg.version,
                msg.charset, len(raw), fingerprint, self._sealer.version, seal(raw),
@@ -207,10 +216,8 @@ class Lander:
         index = len(buffer.hl7)
         buffer.hl7.append(row)
         buffer.order.append(("hl7", index))
-        key = (sender, msg.control_id, fingerprint)
-        if key in buffer.first:
-            return
-        buffer.first[key] = index
+        if buffer.first.setdefault((sender, msg.control_id, fingerprint), index) != index:
+            return  # a duplicate within the batch
         if self._streaming and self._direct and not buffer.stream_broken:
             self._stream_row(buffer, row)
 
@@ -278,9 +285,8 @@ class Lander:
     def _write(self, buffer: _Buffer) -> tuple[LandingCounts, list[Outcome]]:
         counts = LandingCounts()
         with self.conn.cursor() as cur:
-            # Shared lock for the transaction: a dbt watermark takes it exclusively for an instant, so every
-            # landing id at or below the maximum it reads is committed (no row is skipped by incremental runs).
-            cur.execute("select pg_advisory_xact_lock_shared(hashtext('wardflow.landing'))")
+            if self._stream is None:  # else the stream took it when it began this transaction
+                cur.execute(_LOCK_LANDING)
             hl7_new = self._land_hl7(cur, buffer)
             fhir_new = self._move(cur, "tmp_fhir", _TMP_FHIR_TYPES, buffer.fhir, _MOVE_FHIR,
                                   key=lambda r: (r[1], r[6]))
@@ -327,6 +333,7 @@ class Lander:
                 return first
         except errors.UniqueViolation:
             self._rollback()
+            cur.execute(_LOCK_LANDING)  # a new transaction
         rows = [(i, *row[2:]) for i, row in enumerate(buffer.hl7)]
         return self._move(cur, "tmp_hl7", _TMP_HL7_TYPES, rows, _MOVE_HL7, key=lambda r: (r[1], r[6], r[10]))
 

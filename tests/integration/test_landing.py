@@ -15,6 +15,8 @@ from connectors.hl7.parse import parse_message
 from connectors.landing import Lander
 from orchestration.warehouse.database import connect
 
+pytestmark = pytest.mark.timeout(60)  # a connection used while its COPY is open would hang, not fail
+
 
 def oru(sender: str, control_id: str, value: int) -> bytes:
     return "\r".join([
@@ -117,3 +119,17 @@ def test_fhir_and_hl7_outcomes_interleave_in_order(conn, keyring, sender):
         counts, outcomes = lander.flush()
     assert outcomes == ["landed", "landed", "duplicate", "duplicate"]
     assert (counts.landed, counts.duplicates) == (2, 2)
+
+
+def test_every_landing_transaction_holds_the_shared_landing_lock(conn, settings, keyring, sender):
+    """dbt watermarks take `wardflow.landing` exclusively; a streamed batch must hold it shared from its
+    first row (before any id is assigned) to its commit, and flushing it must not wait on itself."""
+    held = ("select count(*) from pg_locks where locktype = 'advisory' and mode = 'ShareLock' and granted "
+            "and pid = %s")
+    lander = Lander(conn, keyring, source_kind="file")
+    with connect(settings, "admin", autocommit=True) as other, lander.streaming():
+        lander.hl7(parse_message(oru(sender, "L1", 60)))
+        assert other.execute(held, (conn.info.backend_pid,)).fetchone() == (1,)
+        counts, _ = lander.flush()
+        assert counts.landed == 1
+        assert other.execute(held, (conn.info.backend_pid,)).fetchone() == (0,)

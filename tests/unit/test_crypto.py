@@ -86,7 +86,8 @@ def test_load_keyring_creates_a_key_file_only_when_asked(tmp_path):
 
 
 def test_seal_is_standard_aes_cbc_then_hmac_for_every_length():
-    """The sealer reuses one AES context (chaining trick); every ciphertext must equal a fresh CBC context's."""
+    """The sealer reuses one AES context (chaining trick) and a pre-keyed HMAC; every ciphertext must equal a
+    fresh CBC context's, and fingerprints must stay plain HMAC-SHA256 (rows landed before still dedup)."""
     import hmac
     import random
 
@@ -105,3 +106,4 @@ def test_seal_is_standard_aes_cbc_then_hmac_for_every_length():
         assert body == encryptor.update(padder.update(plaintext) + padder.finalize()) + encryptor.finalize()
         assert tag == hmac.digest(r.key("mac"), (1).to_bytes(4, "big") + iv + body, "sha256")
         assert sealer.open(blob) == plaintext
+        assert Fingerprinter(r).content(plaintext) == hmac.digest(r.key("dedup"), plaintext, "sha256")
