@@ -29,7 +29,8 @@ def landing_inbox(context: AssetExecutionContext, warehouse: WardflowWarehouse):
         for path in files:
             report = ingest_paths([path], conn, ring, source_kind="file")
             moved = move_done(inbox, path, rejected=report.counts.rejected > 0)
-            context.log.info(f"ingested file {moved.destination.name}: {report.counts.landed} landed, "
+            # counts and the folder only: file names can carry patient names (some exporters name files so)
+            context.log.info(f"ingested a file into {moved.destination.parent.name}/: {report.counts.landed} landed, "
                              f"{report.counts.duplicates} duplicate, {report.counts.rejected} rejected")
             totals["files"] += 1
             totals["landed"] += report.counts.landed
