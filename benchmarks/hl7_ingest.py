@@ -36,18 +36,15 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from _database import bench_database  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
-SYSTEM_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 BATCH = 2000
 COLUMNS = ("batch_id, source_kind, sender, receiver, message_type, trigger_event, message_structure, control_id, "
            "version, charset, payload_bytes, content_hmac, key_version, payload, doc")
@@ -108,41 +105,6 @@ def best(figures: list[Figure]) -> Figure:
     top = min(figures, key=lambda f: f.wall)
     top.runs = [f.rate for f in figures]
     return top
-
-
-# -- database -------------------------------------------------------------------------------------------
-def system_pg_available() -> bool:
-    try:
-        with psycopg.connect(SYSTEM_PG, connect_timeout=3):
-            return True
-    except psycopg.Error:
-        return False
-
-
-@contextmanager
-def bench_database(work: Path) -> Iterator[tuple[str, str]]:
-    """(admin URL of a fresh database, where it runs); the database is dropped afterwards."""
-    cluster = None
-    if system_pg_available():
-        server_url, where = SYSTEM_PG, "127.0.0.1:5432"
-    else:
-        from orchestration.warehouse.embedded import EmbeddedPostgres
-
-        cluster = EmbeddedPostgres(work / "embedded")
-        cluster.start()
-        server_url, where = cluster.admin_url("postgres"), "embedded"
-    name = f"wardflow_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-        try:
-            yield make_conninfo(server_url, dbname=name), where
-        finally:
-            with psycopg.connect(server_url, autocommit=True) as conn:
-                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 def fresh_table(admin: psycopg.Connection, name: str) -> None:

@@ -65,20 +65,16 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from _database import bench_database  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = ROOT / "dbt_project"
-SYSTEM_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGET_FULL_OVER_LIMIT, TARGET_INCREMENT_OVER_FULL = 3.0, 0.15
 # Generator yields, measured (seed 7): a wearable is worn by ~40 % of patients and sends 132 Observations a
 # day (~53.6 per patient-day); a monitor at the 15-minute default sends ~86 messages × 9 NM OBX a day.
@@ -88,41 +84,6 @@ HL7_SHARE = 0.5  # aim at about half of the observations from HL7 monitors, half
 
 class BenchError(RuntimeError):
     """A step failed; the message says which and why (no personal data)."""
-
-
-# -- database -------------------------------------------------------------------------------------------
-def system_pg_available() -> bool:
-    try:
-        with psycopg.connect(SYSTEM_PG, connect_timeout=3):
-            return True
-    except psycopg.Error:
-        return False
-
-
-@contextmanager
-def bench_database(work: Path) -> Iterator[tuple[str, str]]:
-    """(admin URL of a fresh database, where it runs); the database is dropped afterwards."""
-    cluster = None
-    if system_pg_available():
-        server_url, where = SYSTEM_PG, "127.0.0.1:5432"
-    else:
-        from orchestration.warehouse.embedded import EmbeddedPostgres
-
-        cluster = EmbeddedPostgres(work / "embedded")
-        cluster.start()
-        server_url, where = cluster.admin_url("postgres"), "embedded"
-    name = f"wardflow_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-        try:
-            yield make_conninfo(**{**conninfo_to_dict(server_url), "dbname": name}), where
-        finally:
-            with psycopg.connect(server_url, autocommit=True) as conn:
-                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 def quiesce(admin: psycopg.Connection, timeout: float = 180) -> None:
