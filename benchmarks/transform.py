@@ -32,16 +32,16 @@ Measured, in this order, each after a checkpoint with autovacuum idle:
              Not in the limit: free-text notes (fct_notes, vault.scrub_text), k-anonymity levels,
              device tables, the audit models, one-hop identity resolution across occurrences (ADT^A40
              merges), dbt's tests and the dbt process itself. The statement runs without parallel
-             workers: vault.encrypt is VOLATILE SQL declared PARALLEL SAFE, and in a parallel plan it
-             fails ("cannot start commands during a parallel operation"); declared PARALLEL UNSAFE, as it
-             should be, it would make every statement that encrypts plan serially anyway.
+             workers, as PostgreSQL would plan it anyway: vault.encrypt is VOLATILE and PARALLEL UNSAFE
+             (it cannot run inside parallel workers), and the statement calls it. It runs as the pipeline
+             role, with that role's settings (jit off, set by `wardflow init`), like the dbt sessions.
   run        `dbt run --full-refresh` (the same models without tests; reported, not a target)
   increment  `ingest_paths` of the held-back folder (reported), then `dbt build` without --full-refresh
              (incremental models merge; table models rebuild)
 
 Targets (the issue): full ≤ 3 × limit; increment (dbt build only) ≤ 15 % of full. A failed step is
 reported with the figures measured before it (exit status 1). `--no-parallel` gives the dbt sessions
-max_parallel_workers_per_gather=0 (through PGOPTIONS), which avoids that failure in dbt models too.
+max_parallel_workers_per_gather=0 (through PGOPTIONS), to compare with parallel plans for the read-only parts.
 
 Creates its own database (127.0.0.1:5432 as postgres if reachable, else the embedded cluster), a temporary
 WARDFLOW_HOME and a random master key, and drops them at the end, also on failure. dbt writes its target/
@@ -438,9 +438,7 @@ def run_limit(settings, ring) -> dict:
                 raise BenchError(f"limit plan does not evaluate {needed[0]} "
                                  f"(plan in {tempfile.gettempdir()}/transform_limit_plan.txt)")
         conn.commit()
-        # vault.encrypt is VOLATILE SQL declared PARALLEL SAFE: inside a parallel plan it fails ("cannot start
-        # commands during a parallel operation"). Declared PARALLEL UNSAFE, as it should be, it would make
-        # PostgreSQL plan the statement serially anyway; this says the same for this transaction only.
+        # vault.encrypt is PARALLEL UNSAFE, so PostgreSQL plans this statement serially anyway; said explicitly.
         conn.execute("set local max_parallel_workers_per_gather = 0")
         started = time.perf_counter()
         conn.execute(LIMIT_SQL)
@@ -521,6 +519,11 @@ def count_rows(conn: psycopg.Connection) -> dict:
 def machine(where: str, admin: psycopg.Connection) -> dict:
     settings = {name: admin.execute(f"show {name}").fetchone()[0] for name in  # noqa: S608 - constant names
                 ("server_version", "shared_buffers", "work_mem", "max_parallel_workers_per_gather", "jit")}
+    settings["pipeline_role"] = admin.execute(
+        "select coalesce(string_agg(c, ', '), '') from pg_db_role_setting as s "
+        "join pg_roles as r on r.oid = s.setrole cross join unnest(s.setconfig) as c "
+        "where r.rolname = 'wardflow_pipeline' "
+        "and s.setdatabase = (select oid from pg_database where datname = current_database())").fetchone()[0]
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "cpu": _cpu_model(),
             "nproc": os.cpu_count(),
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),

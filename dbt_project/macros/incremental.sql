@@ -38,12 +38,16 @@ on conflict (model, source) do update set high_water = excluded.high_water, upda
 coalesce(nullif(current_setting('wardflow.{{ source_kind }}_since', true), ''), '0')::bigint
 {%- endmacro %}
 
-{#- After an incremental run: facts follow their occurrence to its current patient (ADT^A40 merges). -#}
+{#- After an incremental run: facts follow their occurrence to its current patient (ADT^A40 merges). Only
+    occurrences resolved anew since this model's last successful build are looked at (its watermark row is
+    saved in the same transaction as this update, so a failed build re-points them next time). -#}
 {% macro wardflow_repoint_patients() -%}
   {%- if is_incremental() -%}
 update {{ this }} as t set patient_key = po.patient_key
 from {{ ref('patient_occurrences') }} as po
-where t.patient_occurrence = po.source || ':' || po.occurrence and t.patient_key is distinct from po.patient_key
+where po.resolved_at >= coalesce((select min(updated_at) from vault.build_watermarks where model = '{{ this }}'),
+                                 '-infinity')
+  and t.patient_occurrence = po.source || ':' || po.occurrence and t.patient_key is distinct from po.patient_key
   {%- else -%}
 select 1
   {%- endif -%}

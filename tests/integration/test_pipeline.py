@@ -49,6 +49,21 @@ def test_every_layer_has_rows(built, settings):
         assert status["relations"][relation], relation
 
 
+def test_pipeline_sessions_run_without_jit(built, settings):
+    """JIT would compile each incremental statement for 0.3-1 s (docs/performance.md); init turns it off."""
+    with connect(settings, "pipeline") as conn:
+        assert conn.execute("show jit").fetchone()[0] == "off"
+
+
+def test_vault_devices_holds_every_device_that_sent_a_reading(built, settings):
+    with connect(settings, "pipeline") as conn:
+        missing = conn.execute("select count(distinct f.device_key) from clinical.fct_vital_signs as f "
+                               "where f.device_key is not null and f.device_key not in "
+                               "(select device_key from vault.vault_devices)").fetchone()[0]
+        devices = conn.execute("select count(*) from vault.vault_devices").fetchone()[0]
+    assert devices > 0 and missing == 0
+
+
 def test_hl7_and_fhir_readings_of_one_person_share_a_pseudonym(built, settings):
     with connect(settings, "pipeline") as conn:
         shared = conn.execute("""

@@ -1,6 +1,7 @@
 -- depends_on: {{ ref('patient_occurrences') }}
 {{ config(
-    materialized='incremental', unique_key='observation_key', incremental_strategy='delete+insert', on_schema_change='fail',
+    materialized='incremental', unique_key='observation_key',
+    indexes=[{'columns': ['observation_key'], 'unique': true}], incremental_strategy='delete+insert', on_schema_change='fail',
     pre_hook="{{ wardflow_watermarks() }}",
     post_hook=["{{ wardflow_repoint_patients() }}", "{{ wardflow_save_watermarks() }}"]
 ) }}

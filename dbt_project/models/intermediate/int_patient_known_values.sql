@@ -19,16 +19,20 @@ candidates as (
     ) as v(value)
     where char_length(v.value) >= 2
 ),
-devices as (
-    -- serials and EUI-64s of the devices that measured the patient, from the vault (a few rows per device)
-    -- rather than from the landing payloads again
-    select distinct f.patient_key, 'DEVICE' as tag,
-           split_part(vault.decrypt_text(d.device_identifier_enc, d.key_version), '|', 2) as value
+device_links as (
+    -- which devices measured which patient, from new readings (one row per pair before anything is decrypted)
+    select distinct f.patient_key, f.device_key
     from {{ ref('fct_vital_signs') }} as f
-    join {{ ref('vault_devices') }} as d using (device_key)
-    where f.patient_key is not null
+    where f.patient_key is not null and f.device_key is not null
       and (f.source = 'hl7' and f.landing_row_id > {{ wardflow_since('hl7') }}
            or f.source = 'fhir' and f.landing_row_id > {{ wardflow_since('fhir') }})
+),
+devices as (
+    -- their serials and EUI-64s, from the vault (one row per device) rather than from the landing payloads
+    select l.patient_key, 'DEVICE' as tag,
+           split_part(vault.decrypt_text(d.device_identifier_enc, d.key_version), '|', 2) as value
+    from device_links as l
+    join {{ ref('vault_devices') }} as d using (device_key)
 )
 select patient_key, jsonb_object_agg(value, '[' || tag || ']') as known_values
 from (select distinct patient_key, tag, value from candidates

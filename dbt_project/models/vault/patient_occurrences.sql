@@ -1,7 +1,9 @@
+{{ config(indexes=[{'columns': ['source', 'occurrence'], 'unique': true}]) }}
 -- One row per patient occurrence (an HL7 PID/MRG, a FHIR Patient) with the patient key it resolves to:
 -- the best-ranked identifier reachable in one hop over the whole identity graph (an MRN seen beside a
 -- resident ID anywhere, or merged into one by ADT^A40, resolves to that resident ID). Rebuilt every run
--- from hashes only, so a merge re-points history.
+-- from hashes only, so a merge re-points history. Indexed on the occurrence: every fact model joins it
+-- by occurrence, and a nested loop over a mis-estimated number of new rows must not scan it each time.
 with ids as (
     select source, occurrence, id_key, lpad(rank::text, 2, '0') || id_key as ranked
     from {{ ref('patient_identifiers') }}
@@ -13,7 +15,25 @@ identifier_best as (
     select ids.id_key, min(ob.ranked) as ranked
     from ids join occurrence_best as ob using (source, occurrence)
     group by 1
+),
+resolved as (
+    select ids.source, ids.occurrence, substr(min(ib.ranked), 3) as patient_key
+    from ids join identifier_best as ib using (id_key)
+    group by 1, 2
 )
-select ids.source, ids.occurrence, substr(min(ib.ranked), 3) as patient_key
-from ids join identifier_best as ib using (id_key)
-group by 1, 2
+{#- resolved_at: when the occurrence got its current key (kept from the previous build when unchanged), so
+    that fact models re-point only what changed since their own last build (wardflow_repoint_patients). -#}
+{%- set previous = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none %}
+{%- set carry = previous is not none
+      and 'resolved_at' in (adapter.get_columns_in_relation(previous) | map(attribute='name') | list) %}
+select
+    r.source,
+    r.occurrence,
+    r.patient_key,
+    {%- if carry %}
+    case when old.patient_key = r.patient_key then old.resolved_at else now() end as resolved_at
+    {%- else %}
+    now() as resolved_at
+    {%- endif %}
+from resolved as r
+{% if carry %}left join {{ this }} as old using (source, occurrence){% endif %}

@@ -23,6 +23,13 @@ begin
   execute format('grant connect on database %I to wardflow_analyst, wardflow_compliance', current_database());
   execute format('grant create on database %I to wardflow_pipeline', current_database());
 end $$;
+-- No JIT for the pipeline: its statements spend their time in pgcrypto and jsonb calls that JIT cannot speed
+-- up, and incremental builds filter on watermarks the planner cannot see, so JIT would compile (0.3-1 s each)
+-- statements that read a few hundred rows (docs/performance.md, Transform).
+do $$
+begin
+  execute format('alter role wardflow_pipeline in database %I set jit = off', current_database());
+end $$;
 revoke create on schema public from public;
 grant usage on schema public to wardflow_pipeline;  -- pgcrypto lives in public
 

@@ -6,5 +6,4 @@ select
     coalesce(r.resource #>> '{serialNumber}', r.resource #>> '{identifier,0,value}', r.resource #>> '{udiCarrier,0,deviceIdentifier}') as device_identifier,
     coalesce(r.resource #>> '{type,coding,0,display}', r.resource #>> '{type,text}') as device_kind,
     r.resource ->> 'manufacturer' as manufacturer
-from {{ ref('stg_fhir__resources') }} as r
-where r.resource_type = 'Device'
+from {{ ref('stg_fhir__device_resources') }} as r

@@ -1,6 +1,6 @@
 -- One row per FHIR Observation note (Annotation.text), with the observation's subject and time.
 with obs as (
-    select * from {{ ref('stg_fhir__resources') }} where resource_type = 'Observation'
+    select * from {{ ref('stg_fhir__observation_resources') }}
 )
 select
     obs.resource_row_id,

@@ -1,6 +1,6 @@
 -- One row per FHIR Observation value: the observation itself and each component (blood pressure).
 with obs as (
-    select * from {{ ref('stg_fhir__resources') }} where resource_type = 'Observation'
+    select * from {{ ref('stg_fhir__observation_resources') }}
 )
 select
     obs.resource_row_id,

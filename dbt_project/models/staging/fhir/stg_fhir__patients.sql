@@ -16,5 +16,4 @@ select
     r.resource #>> '{address,0,country}' as country,
     (select t ->> 'value' from jsonb_array_elements(coalesce(r.resource -> 'telecom', '[]')) as t
       where t ->> 'system' = 'phone' limit 1) as phone
-from {{ ref('stg_fhir__resources') }} as r
-where r.resource_type = 'Patient'
+from {{ ref('stg_fhir__patient_resources') }} as r

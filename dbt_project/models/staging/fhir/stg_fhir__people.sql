@@ -1,7 +1,7 @@
 -- One row per name, phone or identifier a FHIR Patient carries for itself or its contacts (next of kin):
 -- the "known values" used to scrub that patient's notes.
 with patients as (
-    select resource_row_id, resource from {{ ref('stg_fhir__resources') }} where resource_type = 'Patient'
+    select resource_row_id, resource from {{ ref('stg_fhir__patient_resources') }}
 ),
 people as (
     select resource_row_id, resource -> 'name' as names, resource -> 'telecom' as telecom,

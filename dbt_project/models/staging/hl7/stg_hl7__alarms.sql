@@ -1,10 +1,14 @@
 -- One row per alarm of an IHE PCD-04 ORU^R40 message: each OBR group holds an MDC_EVT_* event OBX and
 -- sibling OBX rows for its phase, state, priority and type.
-with segments as (
-    select s.*,
-           count(*) filter (where s.segment_id = 'OBR') over (partition by s.message_id order by s.seg_index) as alarm_index
-    from {{ ref('stg_hl7__segments') }} as s
-    where s.message_type = 'ORU' and s.trigger_event = 'R40' and s.segment_id in ('OBR', 'OBX')
+with messages as (
+    select * from {{ ref('stg_hl7__alarm_messages') }}
+),
+segments as (
+    select m.message_id, m.message_at, s.seg, s.seg ->> 0 as segment_id,
+           count(*) filter (where s.seg ->> 0 = 'OBR') over (partition by m.message_id order by s.n) as alarm_index
+    from messages as m
+    cross join lateral jsonb_array_elements(m.segments) with ordinality as s(seg, n)
+    where s.seg ->> 0 in ('OBR', 'OBX')
 ),
 obx as (
     select message_id, alarm_index, {{ hl7('seg', 3, 1) }} as code, {{ hl7('seg', 3, 2) }} as code_name,

@@ -1,0 +1,27 @@
+{#- Landed HL7 messages of the given types (and trigger events) with their parsed document decrypted in
+    flight, above the incremental watermark, for ephemeral staging models. MATERIALIZED makes PostgreSQL
+    decrypt each document once per query, not once per reference; it also keeps outer filters out, so a
+    model that needs a few message kinds (alarms) gets its own model with the filter inside. -#}
+{% macro hl7_messages(message_types, trigger_events=none) -%}
+with decrypted as materialized (
+    select
+        m.message_id,
+        m.received_at,
+        m.sender,
+        m.message_type,
+        m.trigger_event,
+        m.control_id,
+        m.version,
+        {{ decrypt_json('m.doc', 'm.key_version') }} -> 'segments' as segments
+    from {{ source('landing', 'hl7_messages') }} as m
+    where m.message_type in ('{{ message_types | join("', '") }}')
+    {%- if trigger_events %}
+      and m.trigger_event in ('{{ trigger_events | join("', '") }}')
+    {%- endif %}
+      and m.message_id > {{ wardflow_since('hl7') }}  -- 0 unless an incremental model asks for new rows only
+)
+select
+    d.*,
+    {{ hl7_ts(hl7('(d.segments -> 0)', 7)) }} as message_at
+from decrypted as d
+{%- endmacro %}

@@ -1,0 +1,28 @@
+-- One row per device identity seen in new landing rows: the EUI-64 in OBX-18 of HL7 results and alarms
+-- (rows above the watermark) and the serial of every FHIR Device resource (observations refer to those).
+-- Read from the message segments and the few Device resources, not from the observations: vault_devices
+-- then needs no second pass over every reading.
+with seen as (
+    select 'eui64|' || upper({{ hl7('s.seg', 18, 1) }}) as device_identifier, 'hl7' as source,
+           s.message_id as landing_row_id
+    from {{ ref('stg_hl7__segments') }} as s
+    where s.message_type = 'ORU' and s.segment_id = 'OBX' and {{ hl7('s.seg', 18, 1) }} is not null
+    union all
+    select 'serial|' || upper(d.device_identifier), 'fhir', d.resource_row_id
+    from {{ ref('stg_fhir__devices') }} as d
+    where d.device_identifier is not null
+),
+identities as (
+    select
+        device_identifier,
+        max(landing_row_id) filter (where source = 'hl7') as last_hl7_row_id,
+        max(landing_row_id) filter (where source = 'fhir') as last_fhir_row_id
+    from seen
+    group by device_identifier
+)
+select
+    vault.pseudonym('device|' || device_identifier) as device_key,
+    device_identifier,
+    last_hl7_row_id,
+    last_fhir_row_id
+from identities
