@@ -252,7 +252,10 @@ def retire_version(settings: Settings, version: int) -> dict:
 
 def _reencrypt_locked(settings: Settings, lock: psycopg.Connection, ring: KeyRing, *, batch_size: int,
                       on_progress: Progress | None, max_passes: int = 100, retry_delay: float = 0.2) -> dict:
-    """Passes over every sealed table until one finds no row off the current version (or passes run out)."""
+    """Passes over every sealed table, each up to where the table ended when the re-encryption began, until
+    no row there is off the current version (rows skipped while locked by a writer are retried by the next
+    pass), or passes run out. Rows appended later by a process still sealing with an old version are
+    reported as remaining, for a re-run after that process restarts: a walk never chases a writer."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     started = time.monotonic()
@@ -263,25 +266,28 @@ def _reencrypt_locked(settings: Settings, lock: psycopg.Connection, ring: KeyRin
         session = conn.execute("select vault.current_key_version()").fetchone()
         if not session or session[0] != ring.current:
             raise KeyRotationError("the re-encryption session did not receive the key ring")
+        ends: dict[str, str] = {}  # table → TID where it ended at its first pass
         while passes < max_passes:
             passes += 1
             pending = _pending(conn, ring)
-            remaining = {t.qualified: sum(per.values()) for t, per in pending}
             if not pending:
                 break
-            progress = 0
+            progress = left_before_end = 0
             for table, per in pending:
+                upto = ends.setdefault(table.qualified, _table_end(conn, table))
                 before = done.get(table.qualified, 0)
                 total = before + sum(per.values())
                 for version in sorted(per):
-                    n = _reencrypt_table(conn, table, version, batch_size, on_progress, before, total)
+                    n = _reencrypt_table(conn, table, version, batch_size, on_progress, before, total, upto)
                     before += n
                     progress += n
+                    left_before_end += _left_before(conn, table, version, upto)
                 done[table.qualified] = before
+            if not left_before_end:
+                break
             if not progress:
                 time.sleep(retry_delay)  # everything left is locked by other writers right now
-        else:
-            remaining = {t.qualified: sum(per.values()) for t, per in _pending(conn, ring)}
+        remaining = {t.qualified: sum(per.values()) for t, per in _pending(conn, ring)}
     remaining = {t: n for t, n in remaining.items() if n}
     result = {"key_version": ring.current, "tables": done, "rows": sum(done.values()), "remaining": remaining,
               "complete": not remaining, "passes": passes, "seconds": round(time.monotonic() - started, 3)}
@@ -311,10 +317,14 @@ def _counts_aligned(conn: psycopg.Connection, tables: list[SealedTable]) -> list
     return [counts.get(t.qualified, {}) for t in tables]
 
 
+# One batch of a walk in physical order, up to the table's end when the walk began: rows that writers append
+# meanwhile (a process still sealing with the old version) are left to the next pass, so a walk ends however
+# fast they write. `key_version + 0` keeps the planner on the TID range scan: through the key_version index it
+# would step over every row of the version already converted in this walk, again at each batch.
 _BATCH = """
 with picked as (
   select ctid as row_ctid from {table}
-  where key_version = %(version)s and ctid > %(after)s::tid
+  where key_version + 0 = %(version)s and ctid > %(after)s::tid and ctid < %(upto)s::tid
   limit %(limit)s for update skip locked
 ), changed as (
   update {table} set {sets}, key_version = vault.current_key_version()
@@ -325,9 +335,23 @@ select (select count(*) from changed), (select max(row_ctid) from picked)::text
 """
 
 
+def _table_end(conn: psycopg.Connection, table: SealedTable) -> str:
+    """The TID just past the table's last block now (rows appended later lie beyond it)."""
+    row = conn.execute(sql.SQL("select pg_relation_size({}) / current_setting('block_size')::bigint").format(
+        sql.Literal(table.qualified))).fetchone()
+    return f"({row[0] if row else 0},0)"
+
+
+def _left_before(conn: psycopg.Connection, table: SealedTable, version: int, upto: str) -> int:
+    row = conn.execute(sql.SQL("select count(*) from {} where key_version + 0 = %s and ctid < %s::tid").format(
+        table.ident), (version, upto)).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _reencrypt_table(conn: psycopg.Connection, table: SealedTable, version: int, batch_size: int,
-                     on_progress: Progress | None, done: int, total: int) -> int:
-    """Walk the table once in physical order (a TID range keyset), one short transaction per batch."""
+                     on_progress: Progress | None, done: int, total: int, upto: str) -> int:
+    """Walk the table once in physical order up to ``upto`` (a TID range keyset), one short transaction per
+    batch."""
     sets = sql.SQL(", ").join(
         sql.SQL("{c} = vault.encrypt(vault.decrypt({c}, key_version))").format(c=sql.Identifier(c))
         for c in table.sealed)
@@ -335,7 +359,8 @@ def _reencrypt_table(conn: psycopg.Connection, table: SealedTable, version: int,
     after, converted = "(0,0)", 0
     while True:
         try:
-            row = conn.execute(statement, {"version": version, "after": after, "limit": batch_size}).fetchone()
+            row = conn.execute(statement, {"version": version, "after": after, "upto": upto,
+                                           "limit": batch_size}).fetchone()
         except _TRANSIENT as exc:
             log.info("%s: batch deferred to the next pass (%s)", table.qualified, exc.sqlstate)
             return converted

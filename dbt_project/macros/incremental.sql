@@ -39,14 +39,15 @@ coalesce(nullif(current_setting('wardflow.{{ source_kind }}_since', true), ''), 
 {%- endmacro %}
 
 {#- After an incremental run: facts follow their occurrence to its current patient (ADT^A40 merges). Only
-    occurrences resolved anew since this model's last successful build are looked at (its watermark row is
-    saved in the same transaction as this update, so a failed build re-points them next time). -#}
+    occurrences that moved since this model's last successful build are looked at (vault.patient_occurrences
+    .repointed_at; the model's watermark row is saved in the same transaction as this update, so a failed
+    build re-points them next time). -#}
 {% macro wardflow_repoint_patients() -%}
   {%- if is_incremental() -%}
 update {{ this }} as t set patient_key = po.patient_key
 from {{ ref('patient_occurrences') }} as po
-where po.resolved_at >= coalesce((select min(updated_at) from vault.build_watermarks where model = '{{ this }}'),
-                                 '-infinity')
+where po.repointed_at >= coalesce((select min(updated_at) from vault.build_watermarks where model = '{{ this }}'),
+                                  '-infinity')
   and t.patient_occurrence = po.source || ':' || po.occurrence and t.patient_key is distinct from po.patient_key
   {%- else -%}
 select 1

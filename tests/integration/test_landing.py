@@ -91,6 +91,31 @@ def test_reused_control_id_is_landed_and_flagged(conn, keyring, sender, streamin
     assert [(r[0], r[1]) for r in landed_rows(conn, sender)] == [("SAME", True), ("SAME", True)]
 
 
+def test_reused_control_id_within_one_batch_is_flagged(conn, keyring, sender):
+    lander = Lander(conn, keyring, source_kind="mllp")
+    lander.hl7(parse_message(oru(sender, "TWICE", 70)))
+    lander.hl7(parse_message(oru(sender, "TWICE", 71)))  # same sender and id, other content, same batch
+    counts, outcomes = lander.flush()
+    assert outcomes == ["landed", "landed"] and counts.control_ids_reused == 2
+    assert [(r[0], r[1]) for r in landed_rows(conn, sender)] == [("TWICE", True), ("TWICE", True)]
+
+
+def test_batch_counts_match_the_outcomes_on_the_direct_and_the_checked_path(conn, keyring, sender):
+    batch = uuid.uuid4()
+    lander = Lander(conn, keyring, source_kind="mllp", batch_id=batch)
+    a, b = oru(sender, "K1", 60), oru(sender, "K2", 61)
+    lander.hl7(parse_message(a))
+    lander.hl7(parse_message(a))
+    assert lander.flush()[1] == ["landed", "duplicate"]  # HL7 only: the three-round-trip path
+    lander.hl7(parse_message(a))
+    lander.hl7(parse_message(b))
+    assert lander.flush()[1] == ["duplicate", "landed"]  # a resend: rolled back, landed the checked way
+    row = conn.execute("select landed, duplicates, rejected from landing.ingest_batches where batch_id = %s",
+                       (batch,)).fetchone()
+    conn.commit()
+    assert row == (2, 2, 0)
+
+
 def test_nothing_is_committed_before_flush_and_the_buffer_survives_the_stream(conn, settings, keyring, sender):
     lander = Lander(conn, keyring, source_kind="file")
     with lander.streaming():

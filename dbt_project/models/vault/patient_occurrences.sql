@@ -21,19 +21,22 @@ resolved as (
     from ids join identifier_best as ib using (id_key)
     group by 1, 2
 )
-{#- resolved_at: when the occurrence got its current key (kept from the previous build when unchanged), so
-    that fact models re-point only what changed since their own last build (wardflow_repoint_patients). -#}
+{#- repointed_at: when the occurrence last moved to another patient key (an ADT^A40 merge, a new identifier
+    seen beside it), kept from the previous build; null if it never moved. Fact models re-point only what
+    moved since their own last build (wardflow_repoint_patients); new occurrences need nothing, their facts
+    are inserted with the current key. -#}
 {%- set previous = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none %}
-{%- set carry = previous is not none
-      and 'resolved_at' in (adapter.get_columns_in_relation(previous) | map(attribute='name') | list) %}
+{%- set carried = previous is not none
+      and 'repointed_at' in (adapter.get_columns_in_relation(previous) | map(attribute='name') | list) %}
 select
     r.source,
     r.occurrence,
     r.patient_key,
-    {%- if carry %}
-    case when old.patient_key = r.patient_key then old.resolved_at else now() end as resolved_at
+    {%- if previous is not none %}
+    case when old.patient_key <> r.patient_key then now()
+         else {{ 'old.repointed_at' if carried else 'null::timestamptz' }} end as repointed_at
     {%- else %}
-    now() as resolved_at
+    null::timestamptz as repointed_at
     {%- endif %}
 from resolved as r
-{% if carry %}left join {{ this }} as old using (source, occurrence){% endif %}
+{% if previous is not none %}left join {{ this }} as old using (source, occurrence){% endif %}
