@@ -192,6 +192,22 @@ class _Stream:
             self._cursor.close()
 
 
+def seal_hl7(msg: Hl7Message, sealer: Sealer, fingerprint: Fingerprinter, batch: uuid.UUID,
+             source_kind: str) -> tuple:
+    """The landing row of one message (columns of _HL7_COLUMNS): routing, fingerprint, sealed payload and
+    document. A Sealer is not thread-safe (it chains one AES context): one per thread."""
+    raw, seal = msg.raw, sealer.seal
+    return (batch, source_kind, msg.sending_application + "|" + msg.sending_facility,
+            msg.receiving_application + "|" + msg.receiving_facility, msg.message_type, msg.trigger_event,
+            msg.message_structure, msg.control_id, msg.version, msg.charset, len(raw), fingerprint.content(raw),
+            sealer.version, seal(raw),
+            seal(msg.doc_json()))  # doc_json: same JSON as orjson.dumps(msg.doc()), without building lists
+
+
+def batch_uuid(batch_id: object) -> uuid.UUID:
+    return batch_id if isinstance(batch_id, uuid.UUID) else uuid.UUID(str(batch_id))
+
+
 class Lander:
     """Buffers what one source delivers and lands it durably on `flush()`."""
 
@@ -200,7 +216,7 @@ class Lander:
         self.conn = conn
         self.source_kind = source_kind
         self.batch_id = batch_id or uuid.uuid4()
-        self._row_batch = self.batch_id if isinstance(self.batch_id, uuid.UUID) else uuid.UUID(str(self.batch_id))
+        self._row_batch = batch_uuid(self.batch_id)
         self._sealer = Sealer(ring)
         self._fingerprint = Fingerprinter(ring)
         self._buffer = _Buffer()
@@ -226,13 +242,11 @@ class Lander:
             if self._drop_stream():
                 self._rollback()
 
-    def hl7(self, msg: Hl7Message) -> None:
-        raw, seal = msg.raw, self._sealer.seal
-        sender, fingerprint = msg.sending_application + "|" + msg.sending_facility, self._fingerprint.content(raw)
-        row = (self._row_batch, self.source_kind, sender, msg.receiving_application + "|" + msg.receiving_facility,
-               msg.message_type, msg.trigger_event, msg.message_structure, msg.control_id, msg.version,
-               msg.charset, len(raw), fingerprint, self._sealer.version, seal(raw),
-               seal(msg.doc_json()))  # doc_json: same JSON as orjson.dumps(msg.doc()), without building lists
+    def hl7(self, msg: Hl7Message, sealed: tuple | None = None) -> None:
+        """Buffer one message. ``sealed``: its row made beforehand by ``seal_hl7`` with this Lander's batch id
+        and source kind (the MLLP listener seals on its event loop while the batch is still being collected)."""
+        row = sealed or seal_hl7(msg, self._sealer, self._fingerprint, self._row_batch, self.source_kind)
+        sender, fingerprint = row[2], row[11]
         buffer = self._buffer
         index = len(buffer.hl7)
         buffer.hl7.append(row)

@@ -27,9 +27,9 @@ from typing import Any, Literal, TypeVar
 
 import psycopg
 
-from connectors.crypto import KeyRing
+from connectors.crypto import Fingerprinter, KeyRing, Sealer
 from connectors.hl7.parse import Hl7Message
-from connectors.landing import Lander, LandingCounts
+from connectors.landing import Lander, LandingCounts, batch_uuid, seal_hl7
 
 log = logging.getLogger("wardflow.listener")
 Result = Literal["landed", "duplicate", "rejected", "failed"]
@@ -47,6 +47,7 @@ class _Item:
     msg: Hl7Message | None = None
     reject: dict | None = None  # Lander.reject keyword arguments
     arrived: float = 0.0        # loop time of submit: the window counts from the oldest pending item
+    sealed: tuple | None = None  # the message's landing row, sealed on the event loop at submit
 
 
 @dataclass
@@ -78,6 +79,8 @@ class GroupCommitter:
         self.open_connections = 0   # maintained by the listener
         self.stats = CommitStats()
         self._connect, self._ring, self._batch_id = connect, ring, batch_id
+        self._loop_sealer, self._loop_fingerprint = Sealer(ring), Fingerprinter(ring)
+        self._row_batch = batch_uuid(batch_id)
         self._pending: list[_Item] = []
         self._waiting: dict[int, int] = {}  # conn_id → items pending for it
         self._wake = asyncio.Event()
@@ -98,7 +101,10 @@ class GroupCommitter:
         if self._stopped:
             future.set_result("failed")
             return future
-        self._pending.append(_Item(conn_id, future, msg, reject, loop.time()))
+        # Sealed here, while the batch is still being collected, so the flush (which the senders wait for)
+        # only copies and commits. The event loop has its own Sealer: the database thread has the Lander's.
+        sealed = seal_hl7(msg, self._loop_sealer, self._loop_fingerprint, self._row_batch, "mllp") if msg else None
+        self._pending.append(_Item(conn_id, future, msg, reject, loop.time(), sealed))
         self._waiting[conn_id] = self._waiting.get(conn_id, 0) + 1
         self._wake.set()
         return future
@@ -195,7 +201,7 @@ class GroupCommitter:
         started = time.perf_counter()
         for item in batch:
             if item.msg is not None:
-                lander.hl7(item.msg)
+                lander.hl7(item.msg, item.sealed)
             else:
                 lander.reject(**(item.reject or {}))
         counts, outcomes = lander.flush()

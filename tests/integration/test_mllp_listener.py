@@ -512,9 +512,10 @@ class ListenerProcess:
 
 def test_sigkill_mid_stream_then_resend_lands_everything_exactly_once(wardflow_env, keyring, database_url,
                                                                        tmp_path) -> None:
-    cids = ids(600)
+    cids = ids(2000)
     acked: set[str] = set()
     lock = threading.Lock()
+    enough = threading.Event()  # set by a sender: the kill comes mid-stream, not a poll interval later
     first = ListenerProcess(tmp_path, wardflow_env)
 
     def sender(chunk: list[str]) -> None:
@@ -528,13 +529,15 @@ def test_sigkill_mid_stream_then_resend_lands_everything_exactly_once(wardflow_e
                     if code == "AA":
                         with lock:
                             acked.add(cid)
+                            if len(acked) >= 150:
+                                enough.set()
         except (EOFError, ConnectionError, TimeoutError):
             return
 
     threads = [threading.Thread(target=sender, args=(cids[i::4],)) for i in range(4)]
     for t in threads:
         t.start()
-    assert _wait_for(lambda: len(acked) >= 150, 30)
+    assert enough.wait(30)
     first.proc.send_signal(signal.SIGKILL)
     first.proc.wait(10)
     for t in threads:
