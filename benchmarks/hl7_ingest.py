@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import platform
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,7 @@ from pathlib import Path
 
 import orjson
 import psycopg
-from _database import bench_database  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _database import bench_database, cpu_model  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 BATCH = 2000
 COLUMNS = ("batch_id, source_kind, sender, receiver, message_type, trigger_event, message_structure, control_id, "
@@ -313,18 +312,8 @@ def machine(where: str, url: str) -> dict:
     with psycopg.connect(url) as conn:
         version = one(conn, "show server_version")
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "cpu": platform.processor() or
-            _cpu_model(), "nproc": os.cpu_count(), "python": platform.python_version(),
+            cpu_model(), "nproc": os.cpu_count(), "python": platform.python_version(),
             "postgresql": version, "server": where, "load_avg_1m": round(os.getloadavg()[0], 2)}
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def report(figures: dict[str, Figure], memory: dict | None, info: dict) -> dict:
@@ -368,16 +357,14 @@ def main() -> None:
         work = Path(tmp)
         print(f"generating messages under {work} ...", flush=True)
         folder, messages = generate_monitors(work / "gen", args.devices)
-        with bench_database(work) as (url, where):
-            os.environ.update(WARDFLOW_HOME=str(work / "home"), WARDFLOW_DATABASE_URL=url,
-                              WARDFLOW_MASTER_KEY=secrets.token_hex(32))
+        with bench_database(work) as (env, where):
+            os.environ.update(env)  # the --big child ingests read it
             from connectors.crypto import load_keyring
             from connectors.settings import load_settings
-            from orchestration.warehouse.database import init_database
 
             settings = load_settings()
-            init_database(settings)
             ring = load_keyring(settings)
+            url = env["WARDFLOW_DATABASE_URL"]
             print(f"{len(messages):,d} messages, {sum(map(len, messages)) / 2**20:,.0f} MB; database on {where}",
                   flush=True)
             figures = measure(settings, ring, folder, messages, args)

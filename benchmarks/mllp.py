@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import re
-import secrets
 import signal
 import statistics
 import subprocess
@@ -33,20 +32,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from _database import bench_database  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from connectors.hl7.framing import frame
-from connectors.settings import load_settings
-from orchestration.warehouse.database import init_database
 
 REPO = Path(__file__).resolve().parents[1]
-SYSTEM_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 END = b"\x1c\r"
 VITALS = [("150456", "MDC_PULS_OXIM_SAT_O2", "97", "262688^MDC_DIM_PERCENT"),
           ("149530", "MDC_PULS_OXIM_PULS_RATE", "72", "264864^MDC_DIM_BEAT_PER_MIN"),
@@ -74,37 +66,6 @@ def pcd01(control_id: str) -> bytes:
 
 
 # -- database and listener --------------------------------------------------------------------------------
-@contextmanager
-def bench_database(embedded: bool = False) -> Iterator[dict[str, str]]:
-    """A fresh database, WARDFLOW_HOME and key; yields the environment of a wardflow process."""
-    with tempfile.TemporaryDirectory(prefix="wardflow-bench-") as tmp:
-        cluster = None
-        try:
-            if embedded:
-                raise psycopg.OperationalError("embedded cluster requested")
-            with psycopg.connect(SYSTEM_PG, connect_timeout=3):
-                server = SYSTEM_PG
-        except psycopg.Error:
-            from orchestration.warehouse.embedded import EmbeddedPostgres
-
-            cluster = EmbeddedPostgres(Path(tmp) / "cluster-home")
-            cluster.start()
-            server = cluster.admin_url("postgres")
-        name = f"wardflow_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-        env = {"WARDFLOW_HOME": str(Path(tmp) / "home"), "WARDFLOW_MASTER_KEY": secrets.token_bytes(32).hex(),
-               "WARDFLOW_DATABASE_URL": make_conninfo(**{**conninfo_to_dict(server), "dbname": name})}
-        try:
-            init_database(load_settings(env))
-            yield env
-        finally:
-            with psycopg.connect(server, autocommit=True) as conn:
-                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-            if cluster is not None:
-                cluster.destroy()
-
-
 class Listener:
     """The listener as its own process; ``stop()`` sends SIGTERM and returns its final stats."""
 
@@ -193,8 +154,9 @@ def main() -> None:
     args = p.parse_args()
     out: dict = {"benchmark": "mllp_listener", "connections": args.connections, "obx_per_message": 10,
                  "python": platform.python_version(), "cpus": os.cpu_count()}
-    with bench_database(args.embedded) as env, tempfile.TemporaryDirectory() as tmp:
-        out["server"] = "embedded" if args.embedded or "5432" not in env["WARDFLOW_DATABASE_URL"] else "127.0.0.1:5432"
+    with tempfile.TemporaryDirectory(prefix="wardflow-bench-") as tmp, \
+            bench_database(Path(tmp), embedded=args.embedded) as (env, where):
+        out["server"] = where
         for label, window, n in (("group", args.group_commit_ms, args.messages), ("per_message", 0.0, args.per_message)):
             listener = Listener(env, window, Path(tmp))
             asyncio.run(closed_loop(listener.port, messages(200, f"W{label[0]}"), args.connections))  # warm-up

@@ -59,7 +59,6 @@ import json
 import os
 import platform
 import re
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -71,7 +70,7 @@ from pathlib import Path
 
 import orjson
 import psycopg
-from _database import bench_database  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _database import bench_database, cpu_model  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = ROOT / "dbt_project"
@@ -524,7 +523,7 @@ def machine(where: str, admin: psycopg.Connection) -> dict:
         "join pg_roles as r on r.oid = s.setrole cross join unnest(s.setconfig) as c "
         "where r.rolname = 'wardflow_pipeline' "
         "and s.setdatabase = (select oid from pg_database where datname = current_database())").fetchone()[0]
-    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "cpu": _cpu_model(),
+    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "cpu": cpu_model(),
             "nproc": os.cpu_count(),
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
             "python": platform.python_version(), "postgresql": settings.pop("server_version"), "server": where,
@@ -544,16 +543,6 @@ def _checkout() -> dict:
 def _dbt_threads() -> int | None:
     match = re.search(r"^\s*threads:\s*(\d+)", (DBT_DIR / "profiles.yml").read_text(), re.M)
     return int(match.group(1)) if match else None
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def report(data: dict, figures: dict, rows: dict, info: dict, error: str | None = None) -> dict:
@@ -657,15 +646,13 @@ def main() -> None:
         print(f"  {data['days']} days, {data['monitors']} monitors, {data['wearables']} wearables: "
               f"{data['main_observations']:,d} + {data['increment_observations']:,d} held back "
               f"({data['seconds']} s)", flush=True)
-        with bench_database(work) as (url, where):
-            os.environ.update(WARDFLOW_HOME=str(work / "home"), WARDFLOW_DATABASE_URL=url,
-                              WARDFLOW_MASTER_KEY=secrets.token_hex(32))
+        with bench_database(work) as (env, where):
+            os.environ.update(env)  # dbt_environment() and the dbt subprocesses read it
             from connectors.crypto import load_keyring
             from connectors.settings import load_settings
-            from orchestration.warehouse.database import connect, init_database
+            from orchestration.warehouse.database import connect
 
             settings = load_settings()
-            init_database(settings)
             ring = load_keyring(settings)
             figures: dict = {}
             rows: dict = {}

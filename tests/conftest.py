@@ -110,6 +110,37 @@ def keyring(settings, initialised):
     return load_keyring(settings)
 
 
+@pytest.fixture
+def own_database(server_admin_url: str, settings, initialised, tmp_path: Path):
+    """For tests that need a database of their own (to stop it, or to rotate its keys): ``make(prefix)``
+    creates one and returns (name, url, home), home holding the session's role passwords (roles are
+    cluster-wide and init_database re-sets their passwords from there). Dropped after the test."""
+    import shutil
+
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    made: list[str] = []
+
+    def make(prefix: str) -> tuple[str, str, Path]:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(server_admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        made.append(name)
+        home = tmp_path / "home"
+        (home / "secrets").mkdir(parents=True, exist_ok=True)
+        shutil.copy(settings.secrets_dir / "roles.json", home / "secrets" / "roles.json")
+        return name, make_conninfo(server_admin_url, dbname=name), home
+
+    try:
+        yield make
+    finally:
+        with psycopg.connect(server_admin_url, autocommit=True) as conn:
+            for name in made:
+                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
 @pytest.fixture(scope="session")
 def synthetic(tmp_path_factory):
     """A small synthetic hospital, generated once per session."""

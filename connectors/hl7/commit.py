@@ -33,6 +33,7 @@ from connectors.landing import Lander, LandingCounts, batch_uuid, seal_hl7
 
 log = logging.getLogger("wardflow.listener")
 Result = Literal["landed", "duplicate", "rejected", "failed"]
+SOURCE_KIND = "mllp"  # landing.*.source_kind of what the listener lands (rows sealed on the loop carry it too)
 T = TypeVar("T")
 
 
@@ -103,7 +104,7 @@ class GroupCommitter:
             return future
         # Sealed here, while the batch is still being collected, so the flush (which the senders wait for)
         # only copies and commits. The event loop has its own Sealer: the database thread has the Lander's.
-        sealed = seal_hl7(msg, self._loop_sealer, self._loop_fingerprint, self._row_batch, "mllp") if msg else None
+        sealed = seal_hl7(msg, self._loop_sealer, self._loop_fingerprint, self._row_batch, SOURCE_KIND) if msg else None
         self._pending.append(_Item(conn_id, future, msg, reject, loop.time(), sealed))
         self._waiting[conn_id] = self._waiting.get(conn_id, 0) + 1
         self._wake.set()
@@ -233,7 +234,7 @@ class GroupCommitter:
         """'connection' (reopen), 'content' (isolate the message) or 'transient' (fail, keep the session).
         The Lander has rolled back and kept its buffer: it is replaced so that nothing is landed twice."""
         conn = self._conn
-        self._lander = Lander(conn, self._ring, source_kind="mllp", batch_id=self._batch_id) if conn else None
+        self._lander = Lander(conn, self._ring, source_kind=SOURCE_KIND, batch_id=self._batch_id) if conn else None
         state = getattr(exc, "sqlstate", None) or ""
         if conn is None or conn.closed or conn.broken or isinstance(exc, psycopg.OperationalError) \
                 or state.startswith("08"):
@@ -262,7 +263,7 @@ class GroupCommitter:
         if self._down_since is not None:
             log.info("database reachable again after %.1f s", now - self._down_since)
         self._conn, self._down_since = conn, None
-        self._lander = Lander(conn, self._ring, source_kind="mllp", batch_id=self._batch_id)
+        self._lander = Lander(conn, self._ring, source_kind=SOURCE_KIND, batch_id=self._batch_id)
         self._backoff, self._next_attempt = self._retry_initial, 0.0
         return True
 

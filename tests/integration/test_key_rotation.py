@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from connectors.crypto import Fingerprinter, KeyRing, Sealer, parse_keyring, save_keyring
 from connectors.hl7.parse import parse_message
@@ -65,26 +60,15 @@ class KeyedDb:
 
 
 @pytest.fixture
-def keyed_db(server_admin_url: str, settings: Settings, initialised, tmp_path: Path) -> Iterator[KeyedDb]:
-    name = f"wardflow_keys_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = make_conninfo(**{**conninfo_to_dict(server_admin_url), "dbname": name})
-    home = tmp_path / "home"
-    # Roles are cluster-wide: init_database re-sets their passwords, so keep the session's.
-    (home / "secrets").mkdir(parents=True)
-    shutil.copy(settings.secrets_dir / "roles.json", home / "secrets" / "roles.json")
+def keyed_db(own_database, tmp_path: Path) -> KeyedDb:
+    _, url, home = own_database("wardflow_keys")
     key_file = tmp_path / "keys" / "ring.json"
     ring = KeyRing({1: secrets.token_bytes(32)}, 1, 1)
     save_keyring(ring, key_file)
     own = load_settings({"WARDFLOW_HOME": str(home), "WARDFLOW_DATABASE_URL": url,
                          "WARDFLOW_KEY_FILE": str(key_file)})
     init_database(own)
-    try:
-        yield KeyedDb(own, ring, url)
-    finally:
-        with psycopg.connect(server_admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    return KeyedDb(own, ring, url)
 
 
 def make_vault(db: KeyedDb, ring: KeyRing, names: dict[str, str]) -> None:

@@ -12,7 +12,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import socket
 import ssl
@@ -28,7 +27,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from connectors.hl7.framing import MllpDecoder, frame
 from connectors.hl7.listener import ListenerConfigError, serve
@@ -435,23 +433,12 @@ def _wait_for(probe, timeout: float = 10.0):
 
 # -- the database goes away ------------------------------------------------------------------------------------
 @pytest.fixture
-def own_database(server_admin_url: str, settings: Settings, initialised, tmp_path: Path) -> Iterator[tuple]:
+def stoppable_database(own_database, settings: Settings) -> Iterator[tuple]:
     """A database of its own (same roles and key as the session) that a test may make unavailable."""
-    name = f"wardflow_mllp_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = make_conninfo(**{**conninfo_to_dict(server_admin_url), "dbname": name})
-    home = tmp_path / "home"
-    (home / "secrets").mkdir(parents=True)
-    shutil.copy(settings.secrets_dir / "roles.json", home / "secrets" / "roles.json")
+    name, url, home = own_database("wardflow_mllp")
     own = Settings(home=home, database_url=url, master_key=settings.master_key, key_file=settings.key_file)
     init_database(own)
-    try:
-        yield own, name, url
-    finally:
-        with psycopg.connect(server_admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("alter database {} connection limit -1").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    yield own, name, url
 
 
 def _set_available(server_admin_url: str, name: str, available: bool) -> None:
@@ -468,8 +455,8 @@ def _set_available(server_admin_url: str, name: str, available: bool) -> None:
             time.sleep(0.05)
 
 
-def test_database_outage_gives_ae_never_aa_and_recovers(own_database, server_admin_url, keyring) -> None:
-    own, name, url = own_database
+def test_database_outage_gives_ae_never_aa_and_recovers(stoppable_database, server_admin_url, keyring) -> None:
+    own, name, url = stoppable_database
     before, during, after = ids(20), ids(10), ids(10)
     with ListenerThread(own, keyring=keyring, db_retry_max_s=0.5) as lt:
         c = Client(lt.port)
