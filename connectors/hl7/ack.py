@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import Literal
 
@@ -156,7 +157,7 @@ class _Sent:
         return self.wire[n - 1]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Header:
     """Wire text of the ACK's own MSH fields, already mirrored."""
 
@@ -213,6 +214,7 @@ def _err(d: Delimiters, error: Hl7ParseError, v: tuple[int, ...]) -> str:
     return f.join(["ERR", c.join([*location, d.subcomponent.join([str(error.code), text, "HL70357"])])])
 
 
+@lru_cache(maxsize=64)
 def _version_tuple(version: str) -> tuple[int, ...]:
     try:
         return tuple(int(p) for p in version.strip().split("."))
@@ -221,7 +223,16 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 def _timestamp(now: datetime) -> str:
-    return now.strftime("%Y%m%d%H%M%S") + (now.strftime("%z") if now.tzinfo else "")
+    """MSH-7 of an ACK: seconds and UTC offset (one ACK after another share it: cached per second)."""
+    key = (now.replace(microsecond=0), now.tzinfo)
+    last_key, text = _LAST_TIMESTAMP[0]  # one read of one tuple: safe if another thread replaces it
+    if last_key != key:
+        text = now.strftime("%Y%m%d%H%M%S") + (now.strftime("%z") if now.tzinfo else "")
+        _LAST_TIMESTAMP[0] = (key, text)
+    return text
+
+
+_LAST_TIMESTAMP: list[tuple] = [(None, "")]
 
 
 def _first_line(raw: bytes) -> bytes:

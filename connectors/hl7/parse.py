@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -121,12 +122,14 @@ class Delimiters:
 DEFAULT_DELIMITERS = Delimiters("|", "^", "~", "\\", "&", None)
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(slots=True, repr=False)
 class Hl7Message:
     """One parsed message: its exact bytes, charset, delimiters, document and MSH routing header.
 
-    ``segments`` (a property) is the document as Python lists, built from ``segments_json`` on first use
-    and cached; treat it as read-only. Header strings are '' when absent.
+    Read-only by convention (not frozen: a frozen dataclass sets its 19 fields through object.__setattr__,
+    which costs more than the rest of building one on the landing hot path). ``segments`` (a property) is the
+    document as Python lists, built from ``segments_json`` on first use and cached; treat it as read-only.
+    Header strings are '' when absent.
     """
 
     raw: bytes
@@ -153,8 +156,7 @@ class Hl7Message:
     def segments(self) -> list:
         cached = self._segments_cache
         if cached is None:
-            cached = _loads(self.segments_json)
-            object.__setattr__(self, "_segments_cache", cached)
+            cached = self._segments_cache = _loads(self.segments_json)
         return cached
 
     def doc(self) -> dict:
@@ -243,6 +245,8 @@ def _hex_escape(digits: str, charset: str) -> str | None:
 
 def escape(value: str, d: Delimiters) -> str:
     """Encode one subcomponent for the wire (inverse of ``unescape``; CR/LF become ``\\X0D\\ \\X0A\\``)."""
+    if value.isalnum():  # no delimiter, escape character or line break (all are ASCII punctuation or controls)
+        return value
     e = d.escape
     out = value.replace(e, f"{e}E{e}")
     for char, code in ((d.field, "F"), (d.component, "S"), (d.subcomponent, "T"), (d.repetition, "R"),
@@ -293,7 +297,7 @@ def parse_message(raw: bytes, *, default_charset: str = "utf-8") -> Hl7Message:
         seg_json = _dumps(cache)
     msg = Hl7Message(raw, codec, plan.d, seg_json, *header)
     if cache is not None:
-        object.__setattr__(msg, "_segments_cache", cache)
+        msg._segments_cache = cache
     return msg
 
 
@@ -340,6 +344,7 @@ def _charset_and_plan(data: bytes, fs: str, default: str) -> tuple[str, _Plan]:
     return _codec(naive, plan, default), plan
 
 
+@lru_cache(maxsize=256)
 def _charset_key(name: str) -> str:
     key = re.sub(r"[\s\-_/.]", "", name.upper())
     return key[3:] if key.startswith("ISO8859") else key

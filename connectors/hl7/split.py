@@ -36,7 +36,7 @@ _SEGMENT_ID = re.compile(rb"[A-Z][A-Z0-9]{2}")
 _HEAD = itemgetter(slice(0, 3))
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(slots=True, repr=False)
 class Piece:
     """One item of a file: ``kind`` is 'message', 'junk', 'file_header', 'batch_header', 'batch_trailer'
     or 'file_trailer'; ``data`` the exact bytes (without the final line terminator); ``offset`` the

@@ -87,6 +87,18 @@ begin
   end loop;
 end $$;
 
+-- A message row (~6 KB: 2 KB payload + 4 KB document, both sealed) is kept whole in its heap page. At the
+-- default target (~2 KB) PostgreSQL would cut payload and document into five TOAST chunks, each one more heap
+-- tuple and one more TOAST index entry to write at landing and to look up at every staging read. Rows over a
+-- page (large messages) still go out of line.
+do $$
+begin
+  if not exists (select from pg_class where oid = 'landing.hl7_messages'::regclass
+                 and 'toast_tuple_target=8160' = any(coalesce(reloptions, '{}'))) then
+    alter table landing.hl7_messages set (toast_tuple_target = 8160);
+  end if;
+end $$;
+
 grant usage on schema landing to wardflow_pipeline;
 grant select, insert, update, delete on all tables in schema landing to wardflow_pipeline;
 
