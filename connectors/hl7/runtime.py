@@ -29,6 +29,7 @@ from connectors.hl7.tls import ListenerConfigError, check_transport, server_cont
 from connectors.settings import Settings
 
 log = logging.getLogger("wardflow.listener")
+STATEMENT_TIMEOUT_MS = 15_000
 AUDIT_TICK_S = 1.0
 
 
@@ -80,8 +81,9 @@ class ListenerStats:
     bytes_received: int = 0
     bytes_discarded: int = 0
     commits: int = 0
+    inline_commits: int = 0      # flushes run on the event loop (every connection was waiting for its ACK)
     mean_batch_size: float = 0.0
-    mean_commit_ms: float = 0.0  # one flush: seal, COPY, insert, commit (fsync)
+    mean_commit_ms: float = 0.0  # one flush: COPY, insert, commit (fsync)
     commit_failures: int = 0     # messages NAKed because their commit failed
     unstorable: int = 0
     control_ids_reused: int = 0
@@ -129,8 +131,13 @@ class Runtime:
         if self.keyring is None:
             self.keyring = load_keyring(self.settings)
         params = role_params(self.settings, "pipeline")
-        params.update(options=self.keyring.pg_options(), application_name="wardflow-listener",
-                      connect_timeout=str(self.config.connect_timeout_s))
+        # A flush can run on the event loop (commit.py): a dead network or a stuck lock must end in an error
+        # within seconds, not freeze the listener. tcp_user_timeout bounds unacknowledged sends, keepalives a
+        # silent peer, statement_timeout a statement that waits.
+        params.update(options=f"{self.keyring.pg_options()} -c statement_timeout={STATEMENT_TIMEOUT_MS}",
+                      application_name="wardflow-listener", connect_timeout=str(self.config.connect_timeout_s),
+                      tcp_user_timeout=str(STATEMENT_TIMEOUT_MS), keepalives="1", keepalives_idle="10",
+                      keepalives_interval="5", keepalives_count="3")
         conninfo = make_conninfo(**params)
         return lambda: psycopg.connect(conninfo)
 
@@ -178,6 +185,7 @@ class Runtime:
     def _fill(self, stats: ListenerStats, committer: GroupCommitter) -> None:
         c = committer.stats
         stats.commits, stats.mean_batch_size, stats.commit_failures = c.commits, c.mean_batch_size, c.failed_items
+        stats.inline_commits = c.inline_commits
         stats.mean_commit_ms = c.mean_commit_ms
         stats.unstorable, stats.control_ids_reused = c.unstorable, c.counts.control_ids_reused
         stats.seconds = round(time.monotonic() - self._started, 3)

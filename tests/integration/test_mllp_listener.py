@@ -314,6 +314,29 @@ def test_hundred_concurrent_connections_share_group_commits(settings, keyring, d
     assert stats.commits < 250 and stats.mean_batch_size > 2     # not one fsync per message
 
 
+def test_stop_and_wait_senders_are_committed_on_the_event_loop(settings, keyring, database_url) -> None:
+    """When every connection waits for its ACK, the flush runs on the loop (no thread hand-off); the audit
+    writes that go through the database thread meanwhile must not share its transaction."""
+    cids = ids(160)
+    acked: list[tuple[str, str]] = []
+
+    def sender(chunk: list[str], port: int) -> None:
+        c = Client(port, timeout=30)
+        acked.extend(msa(c.request(oru(cid))[0]) for cid in chunk)
+        c.close()
+
+    with ListenerThread(settings, keyring=keyring) as lt:
+        threads = [threading.Thread(target=sender, args=(cids[i::4], lt.port)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        stats = lt.stop()
+    assert sorted(acked) == sorted(("AA", cid) for cid in cids)
+    assert landed(database_url, cids) == {cid: 1 for cid in cids}
+    assert 0 < stats.inline_commits <= stats.commits
+
+
 # -- limits -----------------------------------------------------------------------------------------------
 def test_per_client_connection_and_rate_limits_are_enforced_and_audited(settings, keyring, database_url) -> None:
     cids = ids(40)
