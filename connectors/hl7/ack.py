@@ -18,8 +18,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
 
 from connectors.hl7.parse import (
