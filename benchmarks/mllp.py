@@ -32,9 +32,10 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
-from _database import bench_database  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _database import bench_database, cpu_model  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from connectors.hl7.framing import frame
 
@@ -153,7 +154,9 @@ def main() -> None:
     p.add_argument("--embedded", action="store_true", help="use a private embedded cluster even if 5432 answers")
     args = p.parse_args()
     out: dict = {"benchmark": "mllp_listener", "connections": args.connections, "obx_per_message": 10,
-                 "python": platform.python_version(), "cpus": os.cpu_count()}
+                 "python": platform.python_version(), "cpus": os.cpu_count(),
+                 "machine": {"date": datetime.now(UTC).isoformat(timespec="seconds"), "cpu": cpu_model(),
+                             "load_avg_1m": round(os.getloadavg()[0], 2)}}
     with tempfile.TemporaryDirectory(prefix="wardflow-bench-") as tmp, \
             bench_database(Path(tmp), embedded=args.embedded) as (env, where):
         out["server"] = where
@@ -163,7 +166,8 @@ def main() -> None:
             rate = asyncio.run(closed_loop(listener.port, messages(n, f"B{label[0]}"), args.connections))
             stats = listener.stop()
             out[f"{label}_commit"] = {"group_commit_ms": window, "messages": n, "acked_per_s": round(rate),
-                                      "commits": stats.get("commits"), "mean_batch": stats.get("mean_batch_size"),
+                                      "commits": stats.get("commits"), "inline_commits": stats.get("inline_commits"),
+                                      "mean_batch": stats.get("mean_batch_size"),
                                       "mean_commit_ms": stats.get("mean_commit_ms")}
             print(f"{label:12s} commit (window {window:g} ms): {rate:9,.0f} msg/s acknowledged, "
                   f"{stats.get('commits')} commits, mean batch {stats.get('mean_batch_size')}, "
