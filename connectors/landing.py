@@ -7,8 +7,9 @@ returns has anything been committed: the MLLP listener ACKs after that.
 
 Two ways into landing.hl7_messages, same outcome:
 
-- direct (the common case): the first copy of each key in the batch is COPYed straight into the table.
-  A key that is already there makes the COPY fail with a unique violation; the transaction is then
+- direct (the common case): the first copy of each key in the batch is COPYed straight into the table, or,
+  for a small HL7-only batch (the MLLP listener's), inserted in one round trip (connectors/pipelined.py).
+  A key that is already there makes the COPY or INSERT fail with a unique violation; the transaction is then
   rolled back and the batch goes the checked way. After a batch with duplicates the next one goes the
   checked way at once (a re-sent file is mostly duplicates).
 - checked: COPY into a temporary table, ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (also FHIR and
@@ -33,6 +34,7 @@ from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from connectors.crypto import Fingerprinter, KeyRing, Sealer
+from connectors.pipelined import PipelinedLanding
 
 if TYPE_CHECKING:
     from connectors.fhir.records import FhirResource
@@ -225,6 +227,7 @@ class Lander:
         self._direct = True      # the last batch had no duplicates: try the direct COPY
         self._streaming = False
         self._stream: _Stream | None = None
+        self._pipelined = PipelinedLanding(conn)
 
     def __len__(self) -> int:
         return len(self._buffer)
@@ -323,7 +326,6 @@ class Lander:
             if self._stream is None and self._direct and buffer.hl7 and not buffer.fhir and not buffer.rejected:
                 hl7_new = self._write_direct(cur, buffer, counts)
                 if hl7_new is not None:
-                    self.conn.commit()
                     return self._outcomes(buffer, counts, hl7_new, set())
                 self._direct = False  # a resend: this batch goes the checked way
             if self._stream is None:  # else the stream took it when it began this transaction
@@ -345,10 +347,13 @@ class Lander:
         return self._outcomes(buffer, counts, hl7_new, fhir_new)
 
     def _write_direct(self, cur: psycopg.Cursor, buffer: _Buffer, counts: LandingCounts) -> set[int] | None:
-        """An HL7-only batch in three round trips (see _BEGIN_DIRECT); None when a row was already landed
-        (the transaction is rolled back and the caller lands the batch the checked way)."""
+        """An HL7-only batch, committed: in one round trip when small (connectors/pipelined.py), else in three
+        plus the COPY's (see _BEGIN_DIRECT). None when a row was already landed (the transaction is rolled
+        back and the caller lands the batch the checked way)."""
         first = buffer.first
         pairs = {(sender, control_id) for sender, control_id, _ in first}
+        if self._pipelined.usable(len(first)):
+            return self._write_pipelined(buffer, pairs, counts)
         params = {**self._params(), "landed": len(first), "duplicates": len(buffer.hl7) - len(first),
                   "bytes": sum(r[10] for r in buffer.hl7),
                   "keys": Jsonb([list(p) for p in pairs], dumps=orjson.dumps)}
@@ -367,6 +372,19 @@ class Lander:
         if reused:
             keys = Jsonb([list(p) for p in reused], dumps=orjson.dumps)
             counts.control_ids_reused = len(cur.execute(_FLAG_REUSED, (keys,)).fetchall())
+        self.conn.commit()
+        return set(first.values())
+
+    def _write_pipelined(self, buffer: _Buffer, pairs: set[tuple[str, str]], counts: LandingCounts) -> set[int] | None:
+        first = buffer.first
+        try:
+            counts.control_ids_reused = self._pipelined.land(
+                [buffer.hl7[i] for i in sorted(first.values())], batch_id=self._row_batch,
+                source_kind=self.source_kind, landed=len(first), duplicates=len(buffer.hl7) - len(first),
+                nbytes=sum(r[10] for r in buffer.hl7), keys_json=orjson.dumps([list(p) for p in pairs]))
+        except errors.UniqueViolation:
+            self._prepared = False  # rolled back (as _rollback would)
+            return None
         return set(first.values())
 
     def _outcomes(self, buffer: _Buffer, counts: LandingCounts, hl7_new: set[int],

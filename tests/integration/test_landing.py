@@ -1,6 +1,6 @@
 """Lander against a real PostgreSQL: one outcome per item in order, duplicates never landed twice, whichever
-way a batch goes in (direct COPY, streamed COPY, or the checked path after a duplicate), and nothing committed
-before `flush()`."""
+way a batch goes in (direct COPY, one-round-trip INSERT, streamed COPY, or the checked path after a duplicate),
+and nothing committed before `flush()`."""
 
 from __future__ import annotations
 
@@ -158,3 +158,52 @@ def test_every_landing_transaction_holds_the_shared_landing_lock(conn, settings,
         counts, _ = lander.flush()
         assert counts.landed == 1
         assert other.execute(held, (conn.info.backend_pid,)).fetchone() == (0,)
+
+
+def test_one_round_trip_and_copy_batches_land_alike(conn, keyring, sender):
+    """A small HL7-only batch goes in one libpq pipeline (connectors/pipelined.py), a large one by COPY: the same
+    outcomes, rows, reused-id flags and batch counts either way; the session's prepared statements outlive the
+    Lander (the listener replaces its Lander after a failed batch)."""
+    from connectors.pipelined import MAX_ROWS
+
+    def land(tag: str, n: int, batch: uuid.UUID) -> tuple:
+        lander = Lander(conn, keyring, source_kind="mllp", batch_id=batch)
+        msgs = [oru(sender, f"{tag}{i}", 60) for i in range(n)]
+        for raw in msgs + [msgs[0], oru(sender, f"{tag}0", 61)]:  # a duplicate, then a reused control id
+            lander.hl7(parse_message(raw))
+        counts, outcomes = lander.flush()
+        rows = conn.execute("select control_id, control_id_reused, payload from landing.hl7_messages "
+                            "where sender = %s and control_id like %s order by message_id",
+                            (sender + "|ICU1", tag + "%")).fetchall()
+        totals = conn.execute("select landed, duplicates, bytes from landing.ingest_batches where batch_id = %s",
+                              (batch,)).fetchone()
+        conn.commit()
+        return counts, outcomes, rows, totals, msgs
+
+    sealer = Sealer(keyring)
+    for tag, n in (("P", 3), ("Q", 2), ("C", MAX_ROWS + 1)):
+        counts, outcomes, rows, totals, msgs = land(tag, n, batch := uuid.uuid4())
+        assert outcomes == ["landed"] * n + ["duplicate", "landed"]
+        assert (counts.landed, counts.duplicates, counts.control_ids_reused) == (n + 1, 1, 2)
+        assert [r[0] for r in rows] == [f"{tag}{i}" for i in range(n)] + [f"{tag}0"]
+        assert [r[1] for r in rows] == [True] + [False] * (n - 1) + [True]
+        assert [sealer.open(r[2]) for r in rows] == msgs + [oru(sender, f"{tag}0", 61)]
+        assert totals == (n + 1, 1, sum(map(len, msgs + [msgs[0], oru(sender, f"{tag}0", 61)])))
+        assert conn.info.transaction_status.name == "IDLE"
+    prepared = {r[0] for r in conn.execute("select name from pg_prepared_statements where name like 'wardflow%'")}
+    conn.commit()
+    assert {"wardflow_land_4", "wardflow_land_3"} <= prepared  # the two small batches went in one round trip
+    assert f"wardflow_land_{MAX_ROWS + 2}" not in prepared     # the large one by COPY
+
+
+def test_a_refused_value_in_a_one_round_trip_batch_leaves_the_session_usable(conn, keyring, sender):
+    import psycopg
+
+    lander = Lander(conn, keyring, source_kind="mllp")
+    lander.hl7(parse_message(oru(sender, "NUL\x00", 60)))  # NUL cannot go into a text column
+    with pytest.raises(psycopg.DataError):
+        lander.flush()
+    lander = Lander(conn, keyring, source_kind="mllp")
+    lander.hl7(parse_message(oru(sender, "AFTER", 60)))
+    assert lander.flush()[1] == ["landed"]
+    assert [r[0] for r in landed_rows(conn, sender)] == ["AFTER"]
