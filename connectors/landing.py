@@ -352,7 +352,7 @@ class Lander:
         back and the caller lands the batch the checked way)."""
         first = buffer.first
         pairs = {(sender, control_id) for sender, control_id, _ in first}
-        if self._pipelined.usable(len(first)):
+        if self._pipelined.usable(len(first), sum(len(r[13]) + len(r[14]) for r in buffer.hl7)):
             return self._write_pipelined(buffer, pairs, counts)
         params = {**self._params(), "landed": len(first), "duplicates": len(buffer.hl7) - len(first),
                   "bytes": sum(r[10] for r in buffer.hl7),

@@ -25,6 +25,7 @@ import psycopg
 from psycopg import errors, pq
 
 MAX_ROWS = 64  # larger batches go by COPY (statement size and one prepared statement per size)
+MAX_BYTES = 4 << 20  # and so do batches of large messages: libpq holds a copy of every parameter until sent
 _TYPES = ("uuid",) + ("text",) * 9 + ("int4", "bytea", "int4", "bytea", "bytea")  # landing.py _HL7_TYPES
 _COLUMNS = ("batch_id, source_kind, sender, receiver, message_type, trigger_event, message_structure, "
             "control_id, version, charset, payload_bytes, content_hmac, key_version, payload, doc")
@@ -79,9 +80,10 @@ class PipelinedLanding:
         self.conn = conn
         self._prepared = _PREPARED.setdefault(conn, set())
 
-    def usable(self, rows: int) -> bool:
+    def usable(self, rows: int, nbytes: int) -> bool:
+        """``rows`` rows of ``nbytes`` sealed bytes can go this way on this session now."""
         pgconn = self.conn.pgconn
-        return (0 < rows <= MAX_ROWS and not self.conn.closed
+        return (0 < rows <= MAX_ROWS and nbytes <= MAX_BYTES and not self.conn.closed
                 and pgconn.transaction_status == pq.TransactionStatus.IDLE
                 and pgconn.pipeline_status == pq.PipelineStatus.OFF)
 
@@ -121,16 +123,18 @@ class PipelinedLanding:
 
 def _exchange(pgconn: pq.abc.PGconn) -> list[pq.abc.PGresult]:
     """Send what is queued and collect the results up to the pipeline's sync (in order, aborted ones
-    included). Reads while it writes, so neither side can fill its buffer and wait for the other."""
-    sock = pgconn.socket
+    included). Reads while it writes, so neither side can fill its buffer and wait for the other. poll, not
+    select: a listener with a thousand connections has descriptors above select's limit."""
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN | select.POLLOUT)
     while pgconn.flush():
-        readable, _, _ = select.select([sock], [sock], [])
-        if readable:
+        if any(event & select.POLLIN for _, event in poller.poll()):
             pgconn.consume_input()
+    poller.modify(pgconn.socket, select.POLLIN)
     results: list[pq.abc.PGresult] = []
     while True:
         while pgconn.is_busy():
-            select.select([sock], [], [])
+            poller.poll()
             pgconn.consume_input()
         result = pgconn.get_result()
         if result is None:

@@ -207,3 +207,21 @@ def test_a_refused_value_in_a_one_round_trip_batch_leaves_the_session_usable(con
     lander.hl7(parse_message(oru(sender, "AFTER", 60)))
     assert lander.flush()[1] == ["landed"]
     assert [r[0] for r in landed_rows(conn, sender)] == ["AFTER"]
+
+
+def test_a_batch_of_large_messages_goes_by_copy(conn, keyring, sender):
+    """libpq keeps a copy of every pipeline parameter until it is sent: past MAX_BYTES a batch takes the COPY."""
+    from connectors.pipelined import MAX_BYTES
+
+    text = "x" * (MAX_BYTES // 2)
+    msgs = [oru(sender, f"BIG{i}", 60).replace(b"||||F", f"|||{text}|F".encode()) for i in range(2)]
+    assert all(len(m) > MAX_BYTES // 2 for m in msgs)
+    lander = Lander(conn, keyring, source_kind="mllp")
+    for raw in msgs:
+        lander.hl7(parse_message(raw))
+    assert lander.flush()[1] == ["landed", "landed"]
+    prepared = conn.execute("select count(*) from pg_prepared_statements where name = 'wardflow_land_2'").fetchone()
+    conn.commit()
+    assert prepared == (0,)
+    sealer = Sealer(keyring)
+    assert [sealer.open(r[2]) for r in landed_rows(conn, sender)] == msgs
