@@ -318,7 +318,8 @@ class Lander:
 
     def _rollback(self) -> None:
         self._prepared = False  # temp tables created in the rolled back transaction are gone
-        self.conn.rollback()
+        if not self.conn.closed:  # a lost or abandoned session has nothing to roll back (and would raise)
+            self.conn.rollback()
 
     def _write(self, buffer: _Buffer) -> tuple[LandingCounts, list[Outcome]]:
         counts = LandingCounts()

@@ -11,7 +11,9 @@ Outcomes are those of the COPY path: a row already landed (a resend) fails the I
 transaction is rolled back and ``UniqueViolation`` raised, for the caller to land the batch the checked way;
 any other failure is rolled back and raised as psycopg's exception class for its SQLSTATE, carrying the
 server's primary message only (a DETAIL can quote key values). Reused control ids are flagged after the
-INSERT: every row of a (sender, control id) that now has more than one content.
+INSERT: every row of a (sender, control id) that now has more than one content. A failure before the results
+are read (a lost network, an interrupt) closes the session, which may hold unread results; the server may
+have committed the batch meanwhile, which a resend then finds as duplicates.
 """
 
 from __future__ import annotations
@@ -109,9 +111,10 @@ class PipelinedLanding:
             pgconn.send_query_params(b"commit", None)
             pgconn.pipeline_sync()
             results = _exchange(pgconn)
-        finally:
-            if pgconn.pipeline_status != pq.PipelineStatus.OFF and pgconn.status == pq.ConnStatus.OK:
-                pgconn.exit_pipeline_mode()
+        except BaseException:
+            _abandon(self.conn)
+            raise
+        pgconn.exit_pipeline_mode()
         prepares = [name for name, _ in statements if name not in self._prepared]
         failed = next((r for r in results if r.status == pq.ExecStatus.FATAL_ERROR), None)
         self._prepared.update(name for name, r in zip(prepares, results[1:], strict=False) if r.status in _OK)
@@ -119,6 +122,16 @@ class PipelinedLanding:
             self.conn.rollback()  # the explicit transaction is in error; psycopg sends ROLLBACK
             raise _error(failed)
         return results[-2].ntuples  # the flag statement, before COMMIT
+
+
+def _abandon(conn: psycopg.Connection) -> None:
+    """After a failure inside the pipeline (a lost connection, an interrupt): leave the session in normal mode,
+    or close it when results are still unread (a session stuck in pipeline mode must not be used again)."""
+    try:
+        if conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            conn.pgconn.exit_pipeline_mode()
+    except psycopg.Error:
+        conn.close()
 
 
 def _exchange(pgconn: pq.abc.PGconn) -> list[pq.abc.PGresult]:

@@ -225,3 +225,31 @@ def test_a_batch_of_large_messages_goes_by_copy(conn, keyring, sender):
     assert prepared == (0,)
     sealer = Sealer(keyring)
     assert [sealer.open(r[2]) for r in landed_rows(conn, sender)] == msgs
+
+
+def test_a_failure_inside_the_round_trip_closes_the_session_and_loses_nothing(settings, keyring, sender,
+                                                                              monkeypatch):
+    """If the pipeline breaks before its results are read (a lost network, an interrupt), the session cannot be
+    used again (it may hold unread results): it is closed, the error reaches the caller, and a retry on a new
+    session lands each message exactly once, whether or not the server had committed the first attempt."""
+    import connectors.pipelined as pipelined
+
+    raw = oru(sender, "RT1", 60)
+
+    def broken(pgconn):
+        pgconn.flush()
+        raise OSError("network gone")
+
+    with connect(settings, "pipeline") as first:
+        lander = Lander(first, keyring, source_kind="mllp")
+        lander.hl7(parse_message(raw))
+        with monkeypatch.context() as patch:
+            patch.setattr(pipelined, "_exchange", broken)
+            with pytest.raises(OSError):
+                lander.flush()
+        assert first.closed
+    with connect(settings, "pipeline") as second:
+        retry = Lander(second, keyring, source_kind="mllp")
+        retry.hl7(parse_message(raw))
+        assert retry.flush()[1][0] in ("landed", "duplicate")
+        assert [r[0] for r in landed_rows(second, sender)] == ["RT1"]
