@@ -288,8 +288,9 @@ def test_oversized_frame_garbage_and_disconnect_mid_frame(settings, keyring, dat
     assert landed(database_url, cids) == {cid: 1 for cid in cids}
 
 
-def test_hundred_concurrent_connections_share_group_commits(settings, keyring, database_url) -> None:
-    cids = ids(500)
+def stop_and_wait(settings, keyring, cids: list[str], connections: int):
+    """Send `cids` over `connections` clients that each wait for the ACK before the next message; returns the
+    (MSA-1, MSA-2) of every ACK and the listener's stats."""
     acked: list[tuple[str, str]] = []
     lock = threading.Lock()
 
@@ -302,12 +303,19 @@ def test_hundred_concurrent_connections_share_group_commits(settings, keyring, d
         c.close()
 
     with ListenerThread(settings, keyring=keyring) as lt:
-        threads = [threading.Thread(target=sender, args=(cids[i::100], lt.port)) for i in range(100)]
+        threads = [threading.Thread(target=sender, args=(cids[i::connections], lt.port))
+                   for i in range(connections)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(60)
         stats = lt.stop()
+    return acked, stats
+
+
+def test_hundred_concurrent_connections_share_group_commits(settings, keyring, database_url) -> None:
+    cids = ids(500)
+    acked, stats = stop_and_wait(settings, keyring, cids, 100)
     assert sorted(acked) == sorted(("AA", cid) for cid in cids)
     assert landed(database_url, cids) == {cid: 1 for cid in cids}
     assert stats.connections == 100 and stats.landed == 500
@@ -318,20 +326,7 @@ def test_stop_and_wait_senders_are_committed_on_the_event_loop(settings, keyring
     """When every connection waits for its ACK, the flush runs on the loop (no thread hand-off); the audit
     writes that go through the database thread meanwhile must not share its transaction."""
     cids = ids(160)
-    acked: list[tuple[str, str]] = []
-
-    def sender(chunk: list[str], port: int) -> None:
-        c = Client(port, timeout=30)
-        acked.extend(msa(c.request(oru(cid))[0]) for cid in chunk)
-        c.close()
-
-    with ListenerThread(settings, keyring=keyring) as lt:
-        threads = [threading.Thread(target=sender, args=(cids[i::4], lt.port)) for i in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        stats = lt.stop()
+    acked, stats = stop_and_wait(settings, keyring, cids, 4)
     assert sorted(acked) == sorted(("AA", cid) for cid in cids)
     assert landed(database_url, cids) == {cid: 1 for cid in cids}
     assert 0 < stats.inline_commits <= stats.commits
