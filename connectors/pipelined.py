@@ -9,8 +9,8 @@ of them, so a 16-message flush takes ~1.1 instead of ~1.3 ms, and half the Pytho
 
 Outcomes are those of the COPY path: a row already landed (a resend) fails the INSERT on the dedup key, the
 transaction is rolled back and ``UniqueViolation`` raised, for the caller to land the batch the checked way;
-any other failure is rolled back and raised as psycopg's exception class for its SQLSTATE, carrying the
-server's primary message only (a DETAIL can quote key values). Reused control ids are flagged after the
+any other failure is rolled back and raised as psycopg's exception class for its SQLSTATE, without the
+server's text (its messages can quote the values they refuse). Reused control ids are flagged after the
 INSERT: every row of a (sender, control id) that now has more than one content. A failure before the results
 are read (a lost network, an interrupt) closes the session, which may hold unread results; the server may
 have committed the batch meanwhile, which a resend then finds as duplicates.
@@ -158,10 +158,11 @@ def _exchange(pgconn: pq.abc.PGconn) -> list[pq.abc.PGresult]:
 
 
 def _error(result: pq.abc.PGresult) -> psycopg.Error:
+    """psycopg's exception class for the SQLSTATE, with no server text: even a primary message can quote a
+    fragment of the value it refused (an invalid byte sequence, say)."""
     state = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
-    message = (result.error_field(pq.DiagnosticField.MESSAGE_PRIMARY) or b"landing failed").decode(errors="replace")
     try:
         cls = errors.lookup(state)
     except KeyError:
         cls = psycopg.DatabaseError
-    return cls(message)
+    return cls(f"landing batch refused by the server (SQLSTATE {state or 'unknown'})")

@@ -201,8 +201,9 @@ def test_a_refused_value_in_a_one_round_trip_batch_leaves_the_session_usable(con
 
     lander = Lander(conn, keyring, source_kind="mllp")
     lander.hl7(parse_message(oru(sender, "NUL\x00", 60)))  # NUL cannot go into a text column
-    with pytest.raises(psycopg.DataError):
+    with pytest.raises(psycopg.DataError) as refused:
         lander.flush()
+    assert "SQLSTATE 22021" in str(refused.value) and "0x00" not in str(refused.value)  # no server text
     lander = Lander(conn, keyring, source_kind="mllp")
     lander.hl7(parse_message(oru(sender, "AFTER", 60)))
     assert lander.flush()[1] == ["landed"]
