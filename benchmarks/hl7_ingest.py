@@ -112,14 +112,15 @@ def best(figures: list[Figure]) -> Figure:
 def fresh_table(admin: psycopg.Connection, name: str, storage: bool = False) -> None:
     """A table like landing.hl7_messages (identity, defaults, indexes, dedup key), writable by the pipeline.
     Column storage is left at PostgreSQL's default (unless `storage`: then column storage and table storage
-    parameters are landing.hl7_messages' own) so that (b0) gets plaintext compressed in line."""
+    parameters are landing.hl7_messages' own) so that (b) gets plaintext compressed in line."""
     admin.execute(f"drop table if exists bench.{name}; create table bench.{name} "
                   f"(like landing.hl7_messages including all {'' if storage else 'excluding storage'}); "
                   f"alter table bench.{name} add unique (sender, control_id, content_hmac); "
                   f"grant insert, select on bench.{name} to wardflow_pipeline")
-    options = one(admin, "select reloptions from pg_class where oid = 'landing.hl7_messages'::regclass")
-    if storage and options:  # LIKE copies column storage, not the table's storage parameters
-        admin.execute(f"alter table bench.{name} set ({', '.join(options)})")
+    if storage:  # LIKE copies column storage, not the table's storage parameters
+        options = one(admin, "select reloptions from pg_class where oid = 'landing.hl7_messages'::regclass")
+        if options:
+            admin.execute(f"alter table bench.{name} set ({', '.join(options)})")
 
 
 def checkpoint(admin: psycopg.Connection) -> None:

@@ -7,7 +7,7 @@ returns has anything been committed: the MLLP listener ACKs after that.
 
 Two ways into landing.hl7_messages, same outcome:
 
-- direct (the common case): the first copy of each key in the batch is COPYed straight into the table, or,
+- direct (the common case): the first copy of each key in the batch is COPYed straight into the table or,
   for a small HL7-only batch (the MLLP listener's), inserted in one round trip (connectors/pipelined.py).
   A key that is already there makes the COPY or INSERT fail with a unique violation; the transaction is then
   rolled back and the batch goes the checked way. After a batch with duplicates the next one goes the
@@ -22,7 +22,6 @@ row is sent as it is added, so PostgreSQL stores one batch while the caller pars
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from connectors.crypto import Fingerprinter, KeyRing, Sealer
-from connectors.pipelined import PipelinedLanding
+from connectors.pipelined import PipelinedLanding, flag_reused_sql
 
 if TYPE_CHECKING:
     from connectors.fhir.records import FhirResource
@@ -114,36 +113,8 @@ on conflict on constraint hl7_messages_dedup do nothing
 returning sender, control_id, content_hmac
 """
 
-# Same sender and control id, different content: landed, and every copy flagged. Finding the keys probes the
-# dedup index once per key of the batch (a correlated subquery): a join here let the planner pick a hash join
-# over a scan of the whole table once it had grown, at every flush. The update runs only when a key is reused.
-_FIND_REUSED = """
-select k->>0, k->>1 from jsonb_array_elements(%s) as k
-where (select count(*) from landing.hl7_messages as m where m.sender = k->>0 and m.control_id = k->>1) > 1
-"""
-# The small batches of the MLLP listener (HL7 only, no FHIR or rejects, direct COPY): one statement before the
-# COPY takes the landing lock, adds the batch's counts as they will be if the COPY succeeds (it is rolled back
-# with everything else if not) and returns the keys already in the table (a correlated count, like
-# _FIND_REUSED: an EXISTS would let the planner turn it into a semi-join over the whole table). A key found there, or two rows of the
-# batch with one key, is a reused control id (a same-content resend fails the COPY and goes the checked way).
-# Three round trips per flush instead of five.
-_BEGIN_DIRECT = """
-with counted as (
-  insert into landing.ingest_batches as b (batch_id, source_kind, landed, duplicates, rejected, bytes)
-  select %(batch)s, %(kind)s, %(landed)s, %(duplicates)s, 0, %(bytes)s
-  from (select pg_advisory_xact_lock_shared(hashtext('wardflow.landing'))) as lock
-  on conflict (batch_id) do update set landed = b.landed + excluded.landed,
-    duplicates = b.duplicates + excluded.duplicates, bytes = b.bytes + excluded.bytes
-  returning 1)
-select k->>0, k->>1 from jsonb_array_elements(%(keys)s) as k
-where (select count(*) from landing.hl7_messages as m where m.sender = k->>0 and m.control_id = k->>1) > 0
-"""
-_FLAG_REUSED = """
-update landing.hl7_messages as m set control_id_reused = true
-from jsonb_array_elements(%s) as k
-where m.sender = k->>0 and m.control_id = k->>1 and not m.control_id_reused
-returning m.message_id
-"""
+# Same sender and control id, different content: landed, and every copy flagged.
+_FLAG_REUSED = flag_reused_sql("%s")
 
 _MOVE_FHIR = """
 insert into landing.fhir_resources (batch_id, source_kind, resource_type, resource_key, version_id,
@@ -325,10 +296,9 @@ class Lander:
         counts = LandingCounts()
         with self.conn.cursor() as cur:
             if self._stream is None and self._direct and buffer.hl7 and not buffer.fhir and not buffer.rejected:
-                hl7_new = self._write_direct(cur, buffer, counts)
+                hl7_new = self._write_pipelined(buffer, counts)
                 if hl7_new is not None:
                     return self._outcomes(buffer, counts, hl7_new, set())
-                self._direct = False  # a resend: this batch goes the checked way
             if self._stream is None:  # else the stream took it when it began this transaction
                 cur.execute(_LOCK_LANDING)
             hl7_new = self._land_hl7(cur, buffer)
@@ -336,10 +306,7 @@ class Lander:
                                   key=lambda r: (r[1], r[6]))
             if buffer.hl7:
                 keys = Jsonb(list({(r[2], r[7]) for r in buffer.hl7}), dumps=orjson.dumps)  # [[sender, id], …]
-                reused = cur.execute(_FIND_REUSED, (keys,)).fetchall()
-                if reused:
-                    flagged = cur.execute(_FLAG_REUSED, (Jsonb(reused, dumps=orjson.dumps),)).fetchall()
-                    counts.control_ids_reused = len(flagged)
+                counts.control_ids_reused = len(cur.execute(_FLAG_REUSED, (keys,)).fetchall())
             if buffer.rejected:
                 self._copy(cur, "tmp_rejected", _TMP_REJECTED_TYPES, buffer.rejected)
                 cur.execute(_MOVE_REJECTED, self._params())
@@ -347,44 +314,21 @@ class Lander:
         self.conn.commit()
         return self._outcomes(buffer, counts, hl7_new, fhir_new)
 
-    def _write_direct(self, cur: psycopg.Cursor, buffer: _Buffer, counts: LandingCounts) -> set[int] | None:
-        """An HL7-only batch, committed: in one round trip when small (connectors/pipelined.py), else in three
-        plus the COPY's (see _BEGIN_DIRECT). None when a row was already landed (the transaction is rolled
-        back and the caller lands the batch the checked way)."""
+    def _write_pipelined(self, buffer: _Buffer, counts: LandingCounts) -> set[int] | None:
+        """A small HL7-only batch in one round trip (connectors/pipelined.py), committed; None when it cannot go
+        that way (too large, or a row was already landed: rolled back) and takes the way below."""
         first = buffer.first
-        pairs = {(sender, control_id) for sender, control_id, _ in first}
-        if self._pipelined.usable(len(first), sum(len(r[13]) + len(r[14]) for r in buffer.hl7)):
-            return self._write_pipelined(buffer, pairs, counts)
-        params = {**self._params(), "landed": len(first), "duplicates": len(buffer.hl7) - len(first),
-                  "bytes": sum(r[10] for r in buffer.hl7),
-                  "keys": Jsonb([list(p) for p in pairs], dumps=orjson.dumps)}
-        reused = {tuple(row) for row in cur.execute(_BEGIN_DIRECT, params).fetchall()}
-        if len(pairs) < len(first):  # two contents under one sender and control id in this batch
-            per_pair = Counter((sender, control_id) for sender, control_id, _ in first)
-            reused |= {pair for pair, n in per_pair.items() if n > 1}
-        try:
-            with cur.copy(_COPY_HL7) as copy:
-                copy.set_types(_HL7_TYPES)
-                for index in sorted(first.values()):
-                    copy.write_row(buffer.hl7[index])
-        except errors.UniqueViolation:
-            self._rollback()
+        rows = [buffer.hl7[i] for i in sorted(first.values())]
+        if not self._pipelined.usable(rows):
             return None
-        if reused:
-            keys = Jsonb([list(p) for p in reused], dumps=orjson.dumps)
-            counts.control_ids_reused = len(cur.execute(_FLAG_REUSED, (keys,)).fetchall())
-        self.conn.commit()
-        return set(first.values())
-
-    def _write_pipelined(self, buffer: _Buffer, pairs: set[tuple[str, str]], counts: LandingCounts) -> set[int] | None:
-        first = buffer.first
         try:
             counts.control_ids_reused = self._pipelined.land(
-                [buffer.hl7[i] for i in sorted(first.values())], batch_id=self._row_batch,
-                source_kind=self.source_kind, landed=len(first), duplicates=len(buffer.hl7) - len(first),
-                nbytes=sum(r[10] for r in buffer.hl7), keys_json=orjson.dumps([list(p) for p in pairs]))
+                rows, batch_id=self._row_batch, source_kind=self.source_kind, landed=len(first),
+                duplicates=len(buffer.hl7) - len(first), nbytes=sum(r[10] for r in buffer.hl7),
+                keys_json=orjson.dumps([list(p) for p in {(sender, cid) for sender, cid, _ in first}]))
         except errors.UniqueViolation:
             self._prepared = False  # rolled back (as _rollback would)
+            self._direct = False    # a resend: this batch goes the checked way
             return None
         return set(first.values())
 

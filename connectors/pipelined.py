@@ -3,8 +3,8 @@
 ``BEGIN``, the landing lock with the batch's counts, one multi-row ``INSERT`` of the sealed rows, the
 reused-control-id flags and ``COMMIT`` go to PostgreSQL as one libpq pipeline (``psycopg.pq``, psycopg's
 documented binding of libpq), with the values as binary parameters of statements prepared once per session
-and batch size. The COPY path (``connectors/landing.py``) needs five round trips for the same work: BEGIN,
-the lock statement, the COPY's start and end, COMMIT. With stop-and-wait senders the listener waits for each
+and batch size. The COPY path (``connectors/landing.py``) needs more round trips for the same work: BEGIN,
+the lock, the COPY's start and end, the reused-id probe, the batch counts, COMMIT. With stop-and-wait senders the listener waits for each
 of them, so a 16-message flush takes ~1.1 instead of ~1.3 ms, and half the Python time.
 
 Outcomes are those of the COPY path: a row already landed (a resend) fails the INSERT on the dedup key, the
@@ -38,15 +38,24 @@ from (select pg_advisory_xact_lock_shared(hashtext('wardflow.landing'))) as lock
 on conflict (batch_id) do update set landed = b.landed + excluded.landed,
   duplicates = b.duplicates + excluded.duplicates, bytes = b.bytes + excluded.bytes
 """
-# After the INSERT, so a key counts the rows of this batch too (two contents under one key in the batch); a
-# correlated count probes the dedup index per key (see _FIND_REUSED in landing.py).
-_FLAG = b"""
+
+
+def flag_reused_sql(keys: str) -> str:
+    """The statement that flags reused control ids, for the keys (a jsonb array of [sender, control id]) given
+    by the placeholder ``keys``: every row of a key that now has more than one content, returning the rows it
+    flagged. Run after the batch's rows are in, so two contents under one key in the batch count too. Finding
+    the keys is a correlated count that can only probe the dedup index, once per key: a join there let the
+    planner pick a hash join over a scan of the whole landing table once it had grown."""
+    return f"""
 update landing.hl7_messages as m set control_id_reused = true
-from jsonb_array_elements($1::text::jsonb) as k
+from jsonb_array_elements({keys}) as k
 where m.sender = k->>0 and m.control_id = k->>1 and not m.control_id_reused
   and (select count(*) from landing.hl7_messages as x where x.sender = k->>0 and x.control_id = k->>1) > 1
 returning m.message_id
 """
+
+
+_FLAG = flag_reused_sql("$1::text::jsonb").encode()
 _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 
 
@@ -82,12 +91,13 @@ class PipelinedLanding:
         self.conn = conn
         self._prepared = _PREPARED.setdefault(conn, set())
 
-    def usable(self, rows: int, nbytes: int) -> bool:
-        """``rows`` rows of ``nbytes`` sealed bytes can go this way on this session now."""
+    def usable(self, rows: Sequence[tuple]) -> bool:
+        """These landing rows can go this way on this session now."""
         pgconn = self.conn.pgconn
-        return (0 < rows <= MAX_ROWS and nbytes <= MAX_BYTES and not self.conn.closed
+        return (0 < len(rows) <= MAX_ROWS and not self.conn.closed
                 and pgconn.transaction_status == pq.TransactionStatus.IDLE
-                and pgconn.pipeline_status == pq.PipelineStatus.OFF)
+                and pgconn.pipeline_status == pq.PipelineStatus.OFF
+                and sum(len(r[13]) + len(r[14]) for r in rows) <= MAX_BYTES)  # sealed payload and document
 
     def land(self, rows: Sequence[tuple], *, batch_id: uuid.UUID, source_kind: str, landed: int,
              duplicates: int, nbytes: int, keys_json: bytes) -> int:

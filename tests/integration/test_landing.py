@@ -106,7 +106,7 @@ def test_batch_counts_match_the_outcomes_on_the_direct_and_the_checked_path(conn
     a, b = oru(sender, "K1", 60), oru(sender, "K2", 61)
     lander.hl7(parse_message(a))
     lander.hl7(parse_message(a))
-    assert lander.flush()[1] == ["landed", "duplicate"]  # HL7 only: the three-round-trip path
+    assert lander.flush()[1] == ["landed", "duplicate"]  # HL7 only: the one-round-trip path
     lander.hl7(parse_message(a))
     lander.hl7(parse_message(b))
     assert lander.flush()[1] == ["duplicate", "landed"]  # a resend: rolled back, landed the checked way
