@@ -4,13 +4,14 @@ Messages: ORU^R01 v2.6 (IHE PCD-01) with exactly 10 OBX each, from the synthetic
 (`connectors.synthetic.generate(..., notes=False)`), ~62,000 by default. Measured on the same messages:
 
   (a) wardflow: `connectors.ingest.ingest_paths` over the monitor files (split, parse, fingerprint,
-      encrypt payload and document, COPY, dedup, commit every 2,000 messages)
+      encrypt the payload, and the document where staging cannot build it from the payload; COPY, dedup,
+      commit every 2,000 messages)
   (b) landing limit: binary COPY of the same messages, raw bytes + routing columns prepared in memory
       beforehand (no parsing, no encryption), into a table like landing.hl7_messages (same indexes and
-      dedup key; empty `doc`), committed every 2,000 rows
+      dedup key; no `doc`), committed every 2,000 rows
   (b2) for information, not a target: binary COPY of exactly the rows (a) lands — routing, fingerprint and
-      the sealed payload and document, prepared beforehand — into a table with landing.hl7_messages' storage
-      settings: what PostgreSQL needs for wardflow's own (encrypted, ~6 KB) rows
+      the sealed payload and document (if any), prepared beforehand — into a table with landing.hl7_messages'
+      storage settings: what PostgreSQL needs for wardflow's own (encrypted) rows
   (c) a python-hl7 loader: `hl7.parse`, the same routing fields, the document as orjson of the parsed
       message, sealed with the same Sealer and binary-COPYed in 2,000-row transactions (on a sample)
   (d) hl7apy: `parse_message(..., find_groups=False)` only, on a 500-message sample, extrapolated
@@ -199,7 +200,7 @@ def limit_run(admin: psycopg.Connection, conn: psycopg.Connection, ring, message
     from connectors.crypto import Fingerprinter
 
     fp, batch = Fingerprinter(ring), uuid.uuid4()
-    rows = [(batch, "bench", *routing(m), len(m), fp.content(m), ring.current, m, b"") for m in messages]
+    rows = [(batch, "bench", *routing(m), len(m), fp.content(m), ring.current, m, None) for m in messages]
     fresh_table(admin, "copy_limit")
     checkpoint(admin)
     return timed("b", len(rows), conn, lambda: copy_rows(conn, "bench.copy_limit", rows))
@@ -211,8 +212,9 @@ def landed_rows_run(admin: psycopg.Connection, conn: psycopg.Connection, ring, m
     from connectors.hl7.parse import parse_message
 
     fp, sealer, batch = Fingerprinter(ring), Sealer(ring), uuid.uuid4()
+    parsed = [parse_message(m) for m in messages]
     rows = [(batch, "bench", *routing(m), len(m), fp.content(m), sealer.version, sealer.seal(m),
-             sealer.seal(parse_message(m).doc_json())) for m in messages]
+             None if p.sql_document else sealer.seal(p.doc_json())) for m, p in zip(messages, parsed, strict=True)]
     fresh_table(admin, "copy_landed", storage=True)
     checkpoint(admin)
     return timed("b2", len(rows), conn, lambda: copy_rows(conn, "bench.copy_landed", rows))

@@ -268,7 +268,8 @@ LIMIT_SQL = f"""
 create table {LIMIT_TABLE} as
 with hl7 as materialized (            -- every ORU and ADT document, decrypted once
     select m.message_id, m.message_type, m.received_at,
-           convert_from(vault.decrypt(m.doc, m.key_version), 'UTF8')::jsonb -> 'segments' as segs
+           case when m.doc is null then landing.hl7_segments(vault.decrypt(m.payload, m.key_version))
+                else convert_from(vault.decrypt(m.doc, m.key_version), 'UTF8')::jsonb -> 'segments' end as segs
     from landing.hl7_messages as m
     where m.message_type in ('ORU', 'ADT')
 ),

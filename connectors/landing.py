@@ -168,13 +168,14 @@ class _Stream:
 def seal_hl7(msg: Hl7Message, sealer: Sealer, fingerprint: Fingerprinter, batch: uuid.UUID,
              source_kind: str) -> tuple:
     """The landing row of one message (columns of _HL7_COLUMNS): routing, fingerprint, sealed payload and
-    document. A Sealer is not thread-safe (it chains one AES context): one per thread."""
+    document; no document (None) when staging builds it from the payload (``Hl7Message.sql_document``). A Sealer
+    is not thread-safe (it chains one AES context): one per thread."""
     raw, seal = msg.raw, sealer.seal
     return (batch, source_kind, msg.sending_application + "|" + msg.sending_facility,
             msg.receiving_application + "|" + msg.receiving_facility, msg.message_type, msg.trigger_event,
             msg.message_structure, msg.control_id, msg.version, msg.charset, len(raw), fingerprint.content(raw),
             sealer.version, seal(raw),
-            seal(msg.doc_json()))  # doc_json: same JSON as orjson.dumps(msg.doc()), without building lists
+            None if msg.sql_document else seal(msg.doc_json()))  # doc_json: orjson.dumps(msg.doc()) without lists
 
 
 def batch_uuid(batch_id: object) -> uuid.UUID:

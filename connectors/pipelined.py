@@ -66,9 +66,9 @@ def _insert_sql(rows: int) -> bytes:
     return f"insert into landing.hl7_messages ({_COLUMNS}) values {values}".encode()
 
 
-def _binary(value: object) -> bytes:
-    """A landing row value as a binary parameter: uuid, text (UTF-8), int4 or bytea."""
-    if isinstance(value, bytes):
+def _binary(value: object) -> bytes | None:
+    """A landing row value as a binary parameter: uuid, text (UTF-8), int4, bytea or null."""
+    if isinstance(value, bytes) or value is None:
         return value
     if isinstance(value, str):
         return value.encode()
@@ -97,7 +97,7 @@ class PipelinedLanding:
         return (0 < len(rows) <= MAX_ROWS and not self.conn.closed
                 and pgconn.transaction_status == pq.TransactionStatus.IDLE
                 and pgconn.pipeline_status == pq.PipelineStatus.OFF
-                and sum(len(r[13]) + len(r[14]) for r in rows) <= MAX_BYTES)  # sealed payload and document
+                and sum(len(r[13]) + len(r[14] or b"") for r in rows) <= MAX_BYTES)  # sealed payload and document
 
     def land(self, rows: Sequence[tuple], *, batch_id: uuid.UUID, source_kind: str, landed: int,
              duplicates: int, nbytes: int, keys_json: bytes) -> int:

@@ -40,6 +40,9 @@ PERSISTED = {"table", "view", "incremental", "materialized_view", "seed"}
 # Landing columns decrypted for the scan (they are encrypted at rest): (table, column) → key column.
 DECRYPTED = {("hl7_messages", "doc"): "key_version", ("fhir_resources", "payload"): "key_version",
              ("rejected", "payload"): "key_version"}
+# Most HL7 rows store no document: staging builds it from the payload, and so does the scan.
+HL7_DOCUMENT = sql.SQL("coalesce(vault.decrypt(t.doc, t.key_version), convert_to(jsonb_build_object('segments', "
+                       "landing.hl7_segments(vault.decrypt(t.payload, t.key_version)))::text, 'UTF8'))")
 TEXT_TYPES = {"text", "varchar", "bpchar", "name", "json", "jsonb", "citext"}
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
 
@@ -336,7 +339,9 @@ def _columns(conn: psycopg.Connection, source: sql.Composable, rel: Relation) ->
         type_name = conn.adapters.types.get(col.type_code)
         base = type_name.name if type_name else ""
         key = (rel.table or "", col.name)
-        if rel.layer == "landing" and key in DECRYPTED:
+        if rel.layer == "landing" and key == ("hl7_messages", "doc"):
+            out.append((col.name, HL7_DOCUMENT))
+        elif rel.layer == "landing" and key in DECRYPTED:
             out.append((col.name, sql.SQL("vault.decrypt(t.{}, t.{})").format(
                 sql.Identifier(col.name), sql.Identifier(DECRYPTED[key]))))
         elif base in TEXT_TYPES:  # arrays report their element type

@@ -72,6 +72,7 @@ _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}\Z")
 _DELIMITER_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F) if not chr(c).isalnum())
 _JSON_SAFE = _DELIMITER_CHARS - frozenset('[],"\\')
 _SEG = "\x7f"  # joins segment texts on the fast path; orjson passes DEL through unescaped
+_SQL_CODECS = frozenset({"utf-8", "ascii"})  # what landing.hl7_segments decodes (as UTF-8)
 
 
 class Hl7ParseError(ValueError):
@@ -129,13 +130,15 @@ class Hl7Message:
     Read-only by convention (not frozen: a frozen dataclass sets its 19 fields through object.__setattr__,
     which costs more than the rest of building one on the landing hot path). ``segments`` (a property) is the
     document as Python lists, built from ``segments_json`` on first use and cached; treat it as read-only.
-    Header strings are '' when absent.
+    Header strings are '' when absent. ``sql_document``: ``landing.hl7_segments`` (connectors/sql/landing.sql)
+    builds this message's document from its bytes exactly, so landing need not store it (then ``segments_json``
+    is built only when asked for).
     """
 
     raw: bytes
     charset: str
     delimiters: Delimiters
-    segments_json: bytes
+    _json: bytes | None  # segments JSON, or None until built from _run
     sending_application: str = ""
     sending_facility: str = ""
     receiving_application: str = ""
@@ -150,7 +153,16 @@ class Hl7Message:
     accept_ack_type: str = ""
     application_ack_type: str = ""
     charset_declared: str = ""
+    sql_document: bool = field(default=False, kw_only=True)
+    _run: tuple | None = field(default=None, compare=False, kw_only=True)  # _fast_run's arguments
     _segments_cache: list | None = field(default=None, init=False, compare=False)
+
+    @property
+    def segments_json(self) -> bytes:
+        built = self._json
+        if built is None:
+            built = self._json = b"[" + _fast_run(*self._run) + b"]"  # type: ignore[misc]
+        return built
 
     @property
     def segments(self) -> list:
@@ -175,12 +187,14 @@ class Hl7Message:
 class _Plan:
     """Constants for one delimiter set, cached, so the hot path only looks them up."""
 
-    __slots__ = ("d", "F", "C", "R", "E", "S", "fast", "escapes", "json12", "msh_prefix", "marks", "replaces")
+    __slots__ = ("d", "F", "C", "R", "E", "S", "fast", "standard", "escapes", "json12", "msh_prefix", "marks",
+                 "replaces")
 
     def __init__(self, d: Delimiters) -> None:
         self.d = d
         self.F, self.C, self.R, self.E, self.S = d.field, d.component, d.repetition, d.escape, d.subcomponent
         self.fast = {d.field, d.component, d.repetition, d.subcomponent} <= _JSON_SAFE
+        self.standard = (d.field, d.component, d.repetition, d.escape, d.subcomponent) == ("|", "^", "~", "\\", "&")
         self.escapes = {"F": d.field, "S": d.component, "T": d.subcomponent, "R": d.repetition,
                         "E": d.escape, "H": "", "N": "", ".br": "\n"}
         if d.truncation:
@@ -285,20 +299,25 @@ def parse_message(raw: bytes, *, default_charset: str = "utf-8") -> Hl7Message:
     mark = _id_mark(text, plan)
     sids, marked, bare = _clean_segments(lines, plan, mark or fs)
     marked[0] = "MSH" + (mark or fs) + msh_rest
-    cache = None
     if mark and _SEG not in text:
         body = _SEG.join(marked)
-        if not bare and "\\" not in body and plan.E not in body:
-            seg_json = b"[" + _fast_run(body, mark, plan) + b"]"
-        else:
-            seg_json = _mixed_json(msh_fields, sids, marked, mark, plan, codec)
-    else:
-        cache = _reference_segments(msh_fields, sids, [line[4:] for line in marked], plan, codec)
-        seg_json = _dumps(cache)
-    msg = Hl7Message(raw, codec, plan.d, seg_json, *header)
-    if cache is not None:
-        msg._segments_cache = cache
+        if not bare and "\\" not in body and plan.E not in body:  # one plain run: JSON built when asked for
+            return Hl7Message(raw, codec, plan.d, None, *header, sql_document=_sql_twin(text, plan, codec),
+                              _run=(body, mark, plan))
+        return Hl7Message(raw, codec, plan.d, _mixed_json(msh_fields, sids, marked, mark, plan, codec), *header)
+    cache = _reference_segments(msh_fields, sids, [line[4:] for line in marked], plan, codec)
+    msg = Hl7Message(raw, codec, plan.d, _dumps(cache), *header)
+    msg._segments_cache = cache
     return msg
+
+
+def _sql_twin(text: str, plan: _Plan, codec: str) -> bool:
+    """For a message on the plain fast path: ``landing.hl7_segments`` gives its document. It decodes UTF-8
+    (PostgreSQL text holds no NUL), knows the standard delimiters only, and drops trailing field separators and
+    blank lines but not blanks around segments."""
+    return (plan.standard and codec in _SQL_CODECS and "\x00" not in text
+            and " \r" not in text and "\t\r" not in text and "\r " not in text and "\r\t" not in text
+            and text[-1:] not in (" ", "\t"))
 
 
 def _decode(data: bytes, codec: str, fs: str) -> str:

@@ -30,7 +30,8 @@ create table if not exists landing.hl7_messages (
   control_id_reused boolean not null default false,
   key_version int not null,
   payload bytea not null,                  -- encrypted raw message bytes (lossless)
-  doc bytea not null,                      -- encrypted JSON document (segments/fields) read by staging
+  doc bytea,                               -- encrypted JSON document (segments/fields) read by staging; null
+                                           -- when landing.hl7_segments(payload) builds it (most messages)
   constraint hl7_messages_dedup unique (sender, control_id, content_hmac)
 );
 create index if not exists hl7_messages_received on landing.hl7_messages (received_at);
@@ -72,6 +73,48 @@ create table if not exists landing.rejected (
   resolved_at timestamptz,
   constraint rejected_dedup unique (content_hmac, rule)
 );
+
+-- Older databases: the document was always stored. Checked first so that a re-init takes no table lock.
+do $$
+begin
+  if exists (select from pg_attribute where attrelid = 'landing.hl7_messages'::regclass and attname = 'doc'
+             and attnotnull) then
+    alter table landing.hl7_messages alter column doc drop not null;
+  end if;
+end $$;
+
+-- The segments of a message's document (connectors/hl7/parse.py: Hl7Message.doc()["segments"]) from its
+-- decrypted bytes, for the messages the connector lands without a document (Hl7Message.sql_document: UTF-8,
+-- delimiters |^~\&, no escape sequence, no blank before or after a segment). The same steps as the connector's
+-- fast path: segment endings to CR, trailing field separators and blank lines dropped, the text JSON-quoted and
+-- its delimiters replaced by JSON punctuation. tests/integration/test_hl7_sql_document.py compares the two.
+create or replace function landing.hl7_segments(plain bytea) returns jsonb
+language plpgsql stable strict parallel safe as $$
+declare
+  t text := convert_from(plain, 'UTF8');
+  enc text;
+  j text;
+begin
+  if left(t, 1) = U&'\FEFF' then
+    t := substr(t, 2);
+  end if;
+  t := replace(replace(ltrim(t, E' \t\r\n'), E'\r\n', E'\r'), E'\n', E'\r');
+  if strpos(t, E'|\r') > 0 then
+    t := regexp_replace(t, '\|+\r', E'\r', 'g');
+  end if;
+  t := rtrim(t, '|');
+  if strpos(t, E'\r\r') > 0 then
+    t := regexp_replace(t, '\r\r+', E'\r', 'g');
+  end if;
+  t := rtrim(t, E'\r');
+  enc := split_part(t, '|', 2);                                  -- MSH-2, the encoding characters
+  j := to_json(substr(t, length(enc) + 6))::text;                -- MSH-3 onwards, as a JSON string
+  return ('[["MSH",[[["|"]]],[[[' || to_json(enc)::text || ']]],'
+          || replace(replace(replace(replace('[[["' || replace(
+               regexp_replace(substr(j, 2, length(j) - 2), '\\r(...)\|', '"]]]],["\1",[[["', 'g'),
+               '|', '"]]],[[["'), '[[[""]]]', '[]'), '~', '"]],[["'), '^', '"],["'), '&', '","')
+          || '"]]]]]')::jsonb;
+end $$;
 
 -- Ciphertext does not compress: store it out of line without a compression attempt (PostgreSQL would run
 -- pglz over every payload and give up). Checked first so that a re-init takes no table lock.

@@ -120,6 +120,10 @@ def init_database(settings: Settings) -> InitReport:
     passwords = role_passwords(settings, create=True)
     params = role_params(settings, "admin")
     with psycopg.connect(make_conninfo(**params), autocommit=True) as conn:
+        encoding = conn.info.parameter_status("server_encoding")
+        if encoding != "UTF8":  # names in any script (GB 18030, Latin, …) and staging's text-built documents
+            raise DatabaseError(f"database {params.get('dbname', '')} has encoding {encoding}: wardflow needs a UTF8 "
+                                "database (createdb --encoding=UTF8 --template=template0)")
         conn.execute("select pg_advisory_lock(hashtext('wardflow.init'))")
         try:
             for path in sorted(SQL_DIR.glob("*.sql")) + [LANDING_SQL]:

@@ -86,14 +86,17 @@ def stored_ring(db: KeyedDb) -> KeyRing:
     return parse_keyring(db.settings.key_file.read_text())
 
 
-def landed_hl7(db: KeyedDb, ring: KeyRing) -> dict[str, tuple[int, bytes, bytes, bytes]]:
-    """control id → (key_version, payload decrypted in Python, payload decrypted in SQL, doc decrypted)."""
+def landed_hl7(db: KeyedDb, ring: KeyRing) -> dict[str, tuple[int, bytes, bytes, list]]:
+    """control id → (key_version, payload decrypted in Python, payload decrypted in SQL, the document's segments
+    as staging reads them: the stored document decrypted in Python, else built in SQL from the payload)."""
     sealer = Sealer(ring)
     with connect(db.settings, "pipeline", keyring=ring) as conn:
-        rows = conn.execute("""select control_id, key_version, payload, vault.decrypt(payload, key_version), doc
+        rows = conn.execute("""select control_id, key_version, payload, vault.decrypt(payload, key_version), doc,
+                                      landing.hl7_segments(vault.decrypt(payload, key_version))
                                from landing.hl7_messages""").fetchall()
-    return {c: (v, sealer.open(p) if v == ring.current else b"", bytes(s), Sealer(ring, v).open(d))
-            for c, v, p, s, d in rows}
+    return {c: (v, sealer.open(p) if v == ring.current else b"", bytes(s),
+                orjson.loads(Sealer(ring, v).open(d))["segments"] if d is not None else built)
+            for c, v, p, s, d, built in rows}
 
 
 def audit_events(db: KeyedDb, prefix: str = "keys.") -> list[tuple[str, dict]]:
@@ -139,7 +142,7 @@ def test_rotation_reencrypts_every_sealed_row(keyed_db: KeyedDb, caplog) -> None
     for control_id, (version, py_plain, sql_plain, doc) in rows.items():
         assert version == 2
         assert py_plain == sql_plain == raws[control_id]
-        assert doc == orjson.dumps(parse_message(raws[control_id]).doc())
+        assert doc == parse_message(raws[control_id]).segments
     with connect(db.settings, "pipeline", keyring=new) as conn:
         vault = dict(conn.execute("""select patient_key, vault.decrypt_text(family_name_enc, key_version)
                                      from vault.vault_patients where key_version = 2""").fetchall())

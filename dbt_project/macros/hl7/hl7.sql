@@ -20,6 +20,13 @@ nullif({{ seg }} -> {{ field }} -> {{ rep - 1 }} -> {{ comp - 1 }} ->> {{ sub - 
 {%- endmacro %}
 
 {#- Decrypt a landing payload (connectors/crypto.py layout) in flight. -#}
+{#- The document's segments of a landed message `m` (landing.hl7_messages alias): stored and sealed, or built
+    from the decrypted payload when landing stored none (connectors/sql/landing.sql). -#}
+{% macro hl7_segments(m) -%}
+(case when {{ m }}.doc is null then landing.hl7_segments(vault.decrypt({{ m }}.payload, {{ m }}.key_version))
+      else {{ decrypt_json(m ~ '.doc', m ~ '.key_version') }} -> 'segments' end)
+{%- endmacro %}
+
 {% macro decrypt_json(blob, key_version) -%}
 convert_from(vault.decrypt({{ blob }}, {{ key_version }}), 'UTF8')::jsonb
 {%- endmacro %}

@@ -12,7 +12,7 @@ with decrypted as materialized (
         m.trigger_event,
         m.control_id,
         m.version,
-        {{ decrypt_json('m.doc', 'm.key_version') }} -> 'segments' as segments
+        {{ hl7_segments('m') }} as segments
     from {{ source('landing', 'hl7_messages') }} as m
     where m.message_type in ('{{ message_types | join("', '") }}')
     {%- if trigger_events %}
