@@ -297,12 +297,13 @@ def parse_message(raw: bytes, *, default_charset: str = "utf-8") -> Hl7Message:
     msh_rest = msh[msh.find(fs, 4) + 1:] if len(msh_fields) > 2 else ""
     header = _header(msh_fields, msh_rest, plan, codec)
     mark = _id_mark(text, plan)
-    sids, marked, bare = _clean_segments(lines, plan, mark or fs)
+    sids, marked, bare, blanks = _clean_segments(lines, plan, mark or fs)
     marked[0] = "MSH" + (mark or fs) + msh_rest
     if mark and _SEG not in text:
         body = _SEG.join(marked)
         if not bare and "\\" not in body and plan.E not in body:  # one plain run: JSON built when asked for
-            return Hl7Message(raw, codec, plan.d, None, *header, sql_document=_sql_twin(text, plan, codec),
+            return Hl7Message(raw, codec, plan.d, None, *header,
+                              sql_document=plan.standard and not blanks and _sql_text(text, codec),
                               _run=(body, mark, plan))
         return Hl7Message(raw, codec, plan.d, _mixed_json(msh_fields, sids, marked, mark, plan, codec), *header)
     cache = _reference_segments(msh_fields, sids, [line[4:] for line in marked], plan, codec)
@@ -311,13 +312,10 @@ def parse_message(raw: bytes, *, default_charset: str = "utf-8") -> Hl7Message:
     return msg
 
 
-def _sql_twin(text: str, plan: _Plan, codec: str) -> bool:
-    """For a message on the plain fast path: ``landing.hl7_segments`` gives its document. It decodes UTF-8
-    (PostgreSQL text holds no NUL), knows the standard delimiters only, and drops trailing field separators and
-    blank lines but not blanks around segments."""
-    return (plan.standard and codec in _SQL_CODECS and "\x00" not in text
-            and " \r" not in text and "\t\r" not in text and "\r " not in text and "\r\t" not in text
-            and text[-1:] not in (" ", "\t"))
+def _sql_text(text: str, codec: str) -> bool:
+    """``landing.hl7_segments`` can read this text: it decodes UTF-8, and PostgreSQL text holds no NUL. (It
+    also needs the plain fast path, the standard delimiters and no blanks around segments.)"""
+    return codec in _SQL_CODECS and "\x00" not in text
 
 
 def _decode(data: bytes, codec: str, fs: str) -> str:
@@ -462,24 +460,29 @@ def _id_mark(text: str, plan: _Plan) -> str | None:
     return None
 
 
-def _clean_segments(lines: list[str], plan: _Plan, mark: str) -> tuple[list[str], list[str], bool]:
+def _clean_segments(lines: list[str], plan: _Plan, mark: str) -> tuple[list[str], list[str], bool, bool]:
     """Segment ids, and segment texts with the separator after the id replaced by ``mark``; slot 0 is
     left for MSH. Blank lines are skipped, trailing blanks and separators removed, ids checked (envelope
-    ids are never in _KNOWN_IDS)."""
+    ids are never in _KNOWN_IDS). Also: whether a segment is a bare id, and whether any line (MSH too) had
+    blanks at its start or end."""
     fs, known = plan.F, _KNOWN_IDS
     sids, marked = ["MSH"], [""]
-    bare = False
+    bare, blanks = False, lines[0].endswith((" ", "\t"))
     for line in lines[1:]:
-        s = line.rstrip(" \t").rstrip(fs)
+        s = line.rstrip(" \t")
+        if s is not line:  # CPython returns the same object when nothing was stripped
+            blanks = True
+        s = s.rstrip(fs)
         if not s:
             continue
         sid = s[:3]
         if s[3:4] != fs or sid not in known:
+            blanks = blanks or s[:1] in (" ", "\t")
             s, sid = _check_segment(s, fs, len(sids) + 1)
             bare = bare or len(s) == 3
         sids.append(sid)
         marked.append(s.replace(fs, mark, 1))
-    return sids, marked, bare
+    return sids, marked, bare, blanks
 
 
 def _check_segment(s: str, fs: str, index: int) -> tuple[str, str]:
@@ -565,6 +568,6 @@ def reference_segments(raw: bytes, *, default_charset: str = "utf-8") -> list:
     text = data.lstrip(b" \t\r\n").decode(msg.charset).replace("\r\n", "\r").replace("\n", "\r")
     plan = _plan(msg.delimiters.field, msg.delimiters.encoding_characters)
     lines = text.split("\r")
-    sids, marked, _ = _clean_segments(lines, plan, plan.F)
+    sids, marked, _, _ = _clean_segments(lines, plan, plan.F)
     msh_fields = lines[0].rstrip(" \t").rstrip(plan.F).split(plan.F)
     return _reference_segments(msh_fields, sids, [line[4:] for line in marked], plan, msg.charset)
