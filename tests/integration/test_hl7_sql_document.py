@@ -8,6 +8,7 @@ numbers only, never content.
 
 from __future__ import annotations
 
+import random
 import secrets
 from pathlib import Path
 
@@ -111,6 +112,41 @@ def test_sql_builds_the_connectors_document_for_every_message_it_may(settings, i
                 assert len(eligible) > 0.9 * len(messages) > 450  # notes with escapes keep their document
             if name == "corpus" and messages:
                 assert 10 <= len(eligible) < len(messages)  # both ways are exercised by real files
+
+
+def random_messages(count: int, seed: int) -> list[bytes]:
+    """Messages made of delimiters, blanks, JSON punctuation, control characters and CJK in random places, with
+    random segment endings, blank lines and trailing separators."""
+    rng = random.Random(seed)
+    pieces = ["a", "Z9", "7.5", "a b", "x\ty", "^", "~", "&", "^^", "~~", "&&", '"', '""', "[", "]", "[[[", "]]]", ",",
+              "{", "}", ":", "'", "#", "é", "张伟", "\x0b", "\x1c", "\u2028"]
+    rare = [" ", "\t", "\\", "\\F\\", "\x7f"]  # each keeps the message from SQL (where it lands at a line's edge)
+    out = []
+    for n in range(count):
+        def value() -> str:
+            text = "".join(rng.choice(pieces) for _ in range(rng.choice((0, 0, 1, 2, 4))))
+            return text + rng.choice(rare) if rng.random() < 0.01 else text
+
+        def fields(k: int) -> str:
+            return "|".join(value() for _ in range(k)) + "|" * rng.choice((0, 0, 0, 1, 3))
+
+        lines = [MSH.replace("{cid}", f"R{seed}X{n}") + ("|" + fields(rng.randint(0, 8)) if rng.random() < 0.5 else "")]
+        for _ in range(rng.randint(1, 8)):
+            lines.append(rng.choice(("PID", "OBX", "NTE", "ZZ1", "PV1")) + "|" + fields(rng.randint(1, 12)))
+            if rng.random() < 0.1:
+                lines.append(rng.choice(("", "|", "|||")))
+        ending = rng.choice(("\r", "\r", "\n", "\r\n"))
+        text = ending.join(lines) + ending * rng.choice((0, 1, 1, 2))
+        out.append((("\ufeff" if rng.random() < 0.05 else "") + text).encode())
+    return out
+
+
+def test_sql_builds_the_connectors_document_for_random_messages(settings, initialised) -> None:
+    messages = parsed(random_messages(3000, seed=29))
+    eligible = [m for m in messages if m.sql_document]
+    assert len(eligible) > 0.3 * len(messages) > 300
+    with connect(settings, "pipeline") as conn:
+        assert differing(conn, eligible) == []
 
 
 def test_landing_stores_only_the_documents_sql_cannot_build(settings, keyring) -> None:
