@@ -21,8 +21,9 @@ Document (``Hl7Message.doc()``, ``"v": 1``), read by staging SQL with jsonb oper
   (``\\Zxx\\``, ``\\Cxxyy\\``, ``\\.sp\\``, an undecodable ``\\X..\\``, a lone escape character) is kept
   literally.
 
-Hot path: the document JSON is produced by byte replacement over orjson output (``_fast_run``); Python
-lists are built only when ``Hl7Message.segments`` is read. Segments with escapes go through the field by
+Hot path: the document JSON is produced by byte replacement over orjson output (``_fast_run``), and only when
+asked for: landing does not store it for a message whose document ``landing.hl7_segments`` rebuilds in SQL
+(``Hl7Message.sql_document``). Python lists are built only when ``Hl7Message.segments`` is read. Segments with escapes go through the field by
 field builder (``_segment``), whole messages with unusual delimiters through ``_reference_segments``,
 which is also the oracle the tests compare the fast paths with.
 Errors are ``Hl7ParseError`` with an HL7 table 0357 code, a rule id and a field path; never a value.
@@ -138,7 +139,7 @@ class Hl7Message:
     raw: bytes
     charset: str
     delimiters: Delimiters
-    _json: bytes | None  # segments JSON, or None until built from _run
+    _json: bytes | None = field(compare=False)  # segments JSON, or None until built from _run
     sending_application: str = ""
     sending_facility: str = ""
     receiving_application: str = ""
