@@ -130,10 +130,10 @@ begin
   end loop;
 end $$;
 
--- A message row (~6 KB: 2 KB payload + 4 KB document, both sealed) is kept whole in its heap page. At the
--- default target (~2 KB) PostgreSQL would cut payload and document into five TOAST chunks, each one more heap
--- tuple and one more TOAST index entry to write at landing and to look up at every staging read. Rows over a
--- page (large messages) still go out of line.
+-- A message row (~2.3 KB for a 2 KB message; ~6 KB where the sealed document is stored too) is kept whole in
+-- its heap page. At the default target (~2 KB) PostgreSQL would cut its ciphertexts into TOAST chunks, each one
+-- more heap tuple and one more TOAST index entry to write at landing and to look up at every staging read.
+-- Rows over a page (large messages) still go out of line.
 do $$
 begin
   if not exists (select from pg_class where oid = 'landing.hl7_messages'::regclass
