@@ -314,9 +314,10 @@ def parse_message(raw: bytes, *, default_charset: str = "utf-8") -> Hl7Message:
 
 
 def _sql_text(text: str, codec: str) -> bool:
-    """``landing.hl7_segments`` can read this text: it decodes UTF-8, and PostgreSQL text holds no NUL. (It
-    also needs the plain fast path, the standard delimiters and no blanks around segments.)"""
-    return codec in _SQL_CODECS and "\x00" not in text
+    """``landing.hl7_segments`` can read this text: it decodes UTF-8, PostgreSQL text holds no NUL, and SOH
+    marks the end of segment ids there. (It also needs the plain fast path, the standard delimiters and no blanks
+    around segments.)"""
+    return codec in _SQL_CODECS and "\x00" not in text and "\x01" not in text
 
 
 def _decode(data: bytes, codec: str, fs: str) -> str:

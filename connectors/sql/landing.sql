@@ -85,36 +85,43 @@ end $$;
 
 -- The segments of a message's document (connectors/hl7/parse.py: Hl7Message.doc()["segments"]) from its
 -- decrypted bytes, for the messages the connector lands without a document (Hl7Message.sql_document: UTF-8,
--- delimiters |^~\&, no escape sequence, no blank before or after a segment). The same steps as the connector's
--- fast path: segment endings to CR, trailing field separators and blank lines dropped, the text JSON-quoted and
--- its delimiters replaced by JSON punctuation. tests/integration/test_hl7_sql_document.py compares the two.
-create or replace function landing.hl7_segments(plain bytea) returns jsonb
-language plpgsql stable strict parallel safe as $$
+-- delimiters |^~\&, no escape sequence, no blank before or after a segment, no NUL or SOH). The same steps as the
+-- connector's fast path: segment endings to CR, trailing field separators and blank lines dropped, the text
+-- JSON-quoted and its delimiters replaced by JSON punctuation. With `wanted`, the document keeps MSH and the
+-- segments with those ids, in order (staging models that read a few small segments build only those).
+-- tests/integration/test_hl7_sql_document.py compares the result with the connector's.
+create or replace function landing.hl7_segments(plain bytea, wanted text[]) returns jsonb
+language plpgsql stable parallel safe as $$
 declare
   t text := convert_from(plain, 'UTF8');
+  lines text[];
   enc text;
   j text;
 begin
+  if plain is null then
+    return null;
+  end if;
   if left(t, 1) = U&'\FEFF' then
     t := substr(t, 2);
   end if;
-  t := replace(replace(ltrim(t, E' \t\r\n'), E'\r\n', E'\r'), E'\n', E'\r');
-  if strpos(t, E'|\r') > 0 then
-    t := regexp_replace(t, '\|+\r', E'\r', 'g');
-  end if;
-  t := rtrim(t, '|');
-  if strpos(t, E'\r\r') > 0 then
-    t := regexp_replace(t, '\r\r+', E'\r', 'g');
-  end if;
-  t := rtrim(t, E'\r');
-  enc := split_part(t, '|', 2);                                  -- MSH-2, the encoding characters
-  j := to_json(substr(t, length(enc) + 6))::text;                -- MSH-3 onwards, as a JSON string
+  lines := array(select l from unnest(string_to_array(replace(replace(ltrim(t, E' \t\r\n'), E'\r\n', E'\r'),
+                                                              E'\n', E'\r'), E'\r')) as s, rtrim(s, '|') as l
+                 where l <> '');
+  enc := split_part(lines[1], '|', 2);  -- MSH-2, the encoding characters
+  -- MSH-3 onwards, then each segment with SOH for the separator after its id, as one JSON string.
+  j := to_json(concat_ws(E'\r', substr(lines[1], length(enc) + 6),
+                         nullif(array_to_string(array(select left(l, 3) || E'\x01' || substr(l, 5)
+                                                      from unnest(lines[2:]) as l
+                                                      where wanted is null or left(l, 3) = any(wanted)), E'\r'), '')))::text;
   return ('[["MSH",[[["|"]]],[[[' || to_json(enc)::text || ']]],'
-          || replace(replace(replace(replace('[[["' || replace(
-               regexp_replace(substr(j, 2, length(j) - 2), '\\r(...)\|', '"]]]],["\1",[[["', 'g'),
-               '|', '"]]],[[["'), '[[[""]]]', '[]'), '~', '"]],[["'), '^', '"],["'), '&', '","')
+          || replace(replace(replace(replace('[[["' || replace(replace(replace(substr(j, 2, length(j) - 2),
+               '\r', '"]]]],["'), '\u0001', '",[[["'), '|', '"]]],[[["'),
+               '[[[""]]]', '[]'), '~', '"]],[["'), '^', '"],["'), '&', '","')
           || '"]]]]]')::jsonb;
 end $$;
+
+create or replace function landing.hl7_segments(plain bytea) returns jsonb
+language sql stable strict parallel safe as $$ select landing.hl7_segments(plain, null) $$;
 
 -- Ciphertext does not compress: store it out of line without a compression attempt (PostgreSQL would run
 -- pglz over every payload and give up). Checked first so that a re-init takes no table lock.

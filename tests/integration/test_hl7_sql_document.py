@@ -12,6 +12,7 @@ import random
 import secrets
 from pathlib import Path
 
+import orjson
 import psycopg
 import pytest
 from psycopg import sql
@@ -39,7 +40,8 @@ EDGE_CASES: list[tuple[str, str, bool]] = [
         MSH, "PID|||A^^B~~C&&D^~^&||^|~|&|x", "OBX||ST|||", "ZZ1|1"]), True),
     ("HL7 null and JSON punctuation", "\r".join([
         MSH, 'PID|1||""||"quoted" [a], {b}: c,d|x\ty', "NTE|1||back]]]]][[[[[\"\"]]]"]), True),
-    ("control characters and line separators", "\r".join([MSH, "NTE|1||a\x0bb\x1cc\u2028d\x01e"]), True),
+    ("control characters and line separators", "\r".join([MSH, "NTE|1||a\x0bb\x1cc\u2028d\x02e\x1f"]), True),
+    ("SOH", "\r".join([MSH, "NTE|1||a\x01b"]), False),
     ("UTF-8 CJK", "\r".join([MSH + "||||||UNICODE UTF-8", "PID|1||MRN9||张^伟||19800101|M"]), True),
     ("truncation character declared", "\r".join([MSH.replace("^~\\&", "^~\\&#", 1).replace("2.6", "2.7"),
                                                   "OBX|1|ST|x||ab#cd"]), True),
@@ -83,14 +85,17 @@ def parsed(raws: list[bytes]) -> list[Hl7Message]:
     return out
 
 
-def differing(conn: psycopg.Connection, messages: list[Hl7Message]) -> list[int]:
-    """Positions of the messages whose SQL-built segments differ from the connector's document."""
+def differing(conn: psycopg.Connection, messages: list[Hl7Message], wanted: list[str] | None = None) -> list[int]:
+    """Positions of the messages whose SQL-built segments differ from the connector's document (with ``wanted``:
+    from its MSH and the segments with those ids, in order)."""
     conn.execute("create temp table sql_doc (n int, raw bytea, segments jsonb) on commit drop")
     with conn.cursor().copy("copy sql_doc from stdin") as copy:
         for n, msg in enumerate(messages):
-            copy.write_row((n, msg.raw, msg.segments_json.decode()))
-    rows = conn.execute("select n from sql_doc where landing.hl7_segments(raw) is distinct from segments "
-                        "order by n").fetchall()
+            segments = msg.segments_json if wanted is None else orjson.dumps(
+                msg.segments[:1] + [seg for seg in msg.segments[1:] if seg[0] in wanted])
+            copy.write_row((n, msg.raw, segments.decode()))
+    rows = conn.execute("select n from sql_doc where landing.hl7_segments(raw, %s) is distinct from segments "
+                        "order by n", (wanted,)).fetchall()
     conn.rollback()
     return [n for (n,) in rows]
 
@@ -120,7 +125,7 @@ def random_messages(count: int, seed: int) -> list[bytes]:
     rng = random.Random(seed)
     pieces = ["a", "Z9", "7.5", "a b", "x\ty", "^", "~", "&", "^^", "~~", "&&", '"', '""', "[", "]", "[[[", "]]]", ",",
               "{", "}", ":", "'", "#", "é", "张伟", "\x0b", "\x1c", "\u2028"]
-    rare = [" ", "\t", "\\", "\\F\\", "\x7f"]  # each keeps the message from SQL (where it lands at a line's edge)
+    rare = [" ", "\t", "\\", "\\F\\", "\x7f", "\x01"]  # each keeps the message from SQL (where it lands at a line's edge)
     out = []
     for n in range(count):
         def value() -> str:
@@ -147,6 +152,15 @@ def test_sql_builds_the_connectors_document_for_random_messages(settings, initia
     assert len(eligible) > 0.3 * len(messages) > 300
     with connect(settings, "pipeline") as conn:
         assert differing(conn, eligible) == []
+
+
+def test_sql_builds_only_the_segments_asked_for(settings, initialised, synthetic) -> None:
+    root, _ = synthetic
+    messages = [m for m in parsed(corpus_messages() + generated_messages(root) + edge_messages()
+                                  + random_messages(1000, seed=31)) if m.sql_document]
+    with connect(settings, "pipeline") as conn:
+        for wanted in (["PID"], ["PID", "PV1", "MRG", "NK1"], ["ZZ1", "OBX"], ["XYZ"]):
+            assert differing(conn, messages, wanted) == [], wanted
 
 
 def test_landing_stores_only_the_documents_sql_cannot_build(settings, keyring) -> None:

@@ -51,3 +51,11 @@ def test_only_readings_and_notes_decrypt_every_observation(inlined):
 def test_alarms_decrypt_only_alarm_messages(inlined):
     assert "stg_hl7__alarm_messages" in inlined("fct_alarms")
     assert ALL_MESSAGES not in inlined("fct_alarms")
+
+
+@pytest.mark.parametrize("model", ["patient_identifiers", "vault_patients", "dim_patients", "fct_encounters",
+                                   "patient_known_values"])
+def test_models_about_patients_and_visits_build_only_the_segments_they_read(inlined, model):
+    """Documents built in SQL for these models hold MSH and the person and visit segments, not every OBX."""
+    assert "stg_hl7__person_segments" in inlined(model)
+    assert ALL_MESSAGES not in inlined(model)

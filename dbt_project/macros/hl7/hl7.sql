@@ -21,9 +21,11 @@ nullif({{ seg }} -> {{ field }} -> {{ rep - 1 }} -> {{ comp - 1 }} ->> {{ sub - 
 
 {#- Decrypt a landing payload (connectors/crypto.py layout) in flight. -#}
 {#- The document's segments of a landed message `m` (landing.hl7_messages alias): stored and sealed, or built
-    from the decrypted payload when landing stored none (connectors/sql/landing.sql). -#}
-{% macro hl7_segments(m) -%}
-(case when {{ m }}.doc is null then landing.hl7_segments(vault.decrypt({{ m }}.payload, {{ m }}.key_version))
+    from the decrypted payload when landing stored none (connectors/sql/landing.sql). With `segment_ids`, a
+    built document holds only MSH and those segments (a stored one holds all: filter on the segment id). -#}
+{% macro hl7_segments(m, segment_ids=none) -%}
+(case when {{ m }}.doc is null then landing.hl7_segments(vault.decrypt({{ m }}.payload, {{ m }}.key_version)
+      {%- if segment_ids %}, array['{{ segment_ids | join("', '") }}']{% endif %})
       else {{ decrypt_json(m ~ '.doc', m ~ '.key_version') }} -> 'segments' end)
 {%- endmacro %}
 

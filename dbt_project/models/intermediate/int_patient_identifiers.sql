@@ -7,7 +7,7 @@ with hl7_cx as (
     union all
     -- ADT^A40 merges: the prior identifier (MRG-1) belongs to the surviving patient of the same message
     select 'hl7', s.message_id::text, r.rep
-    from {{ ref('stg_hl7__segments') }} as s
+    from {{ ref('stg_hl7__person_segments') }} as s
     cross join lateral jsonb_array_elements(coalesce(s.seg -> 1, '[]')) as r(rep)
     where s.segment_id = 'MRG'
 ),

@@ -15,5 +15,5 @@ select
     {{ hl7('s.seg', 11, 5) }} as postal_code,
     {{ hl7('s.seg', 11, 6) }} as country,
     coalesce({{ hl7('s.seg', 13, 12) }}, {{ hl7('s.seg', 13, 1) }}) as phone
-from {{ ref('stg_hl7__segments') }} as s
+from {{ ref('stg_hl7__person_segments') }} as s
 where s.segment_id = 'PID'

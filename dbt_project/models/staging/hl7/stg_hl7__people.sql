@@ -3,7 +3,7 @@
 -- names, phones, e-mails, street addresses and identifiers.
 -- Used only to scrub free text: these are the "known values" of a patient's notes.
 with segments as (
-    select message_id, segment_id, seg from {{ ref('stg_hl7__segments') }}
+    select message_id, segment_id, seg from {{ ref('stg_hl7__person_segments') }}
     where segment_id in ('PID', 'NK1', 'GT1', 'IN1', 'PV1')
 ),
 values_seen as (

@@ -3,14 +3,4 @@
 with messages as (
     select * from {{ ref('stg_hl7__messages') }}
 )
-select
-    m.message_id,
-    m.received_at,
-    m.message_type,
-    m.trigger_event,
-    s.seg_index::int as seg_index,
-    s.seg ->> 0 as segment_id,
-    s.seg,
-    m.message_at
-from messages as m
-cross join lateral jsonb_array_elements(m.segments) with ordinality as s(seg, seg_index)
+{{ hl7_segment_rows('messages') }}

@@ -1,6 +1,6 @@
 -- One row per PV1 (with its PV2, when sent) of an ADT or ORU message: the visit as the sender described it.
 with segments as (
-    select * from {{ ref('stg_hl7__segments') }} where segment_id in ('PV1', 'PV2')
+    select * from {{ ref('stg_hl7__person_segments') }} where segment_id in ('PV1', 'PV2')
 ),
 pv2 as (
     select message_id, seg from segments where segment_id = 'PV2'
