@@ -33,7 +33,14 @@ from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from connectors.crypto import Fingerprinter, KeyRing, Sealer
-from connectors.pipelined import PipelinedLanding, flag_reused_sql
+from connectors.pipelined import (
+    HL7_COLUMNS,
+    HL7_TYPES,
+    LOCK_LANDING,
+    PipelinedLanding,
+    batch_counts_sql,
+    flag_reused_sql,
+)
 
 if TYPE_CHECKING:
     from connectors.fhir.records import FhirResource
@@ -62,7 +69,7 @@ class LandingCounts:
 
 @dataclass
 class _Buffer:
-    """One batch. HL7 rows are in landing column order (_HL7_COLUMNS); ``first`` maps each dedup key to
+    """One batch. HL7 rows are in landing column order (HL7_COLUMNS); ``first`` maps each dedup key to
     the index of its first row in the batch (later rows with that key are duplicates)."""
 
     hl7: list[tuple] = field(default_factory=list)
@@ -76,22 +83,15 @@ class _Buffer:
         return len(self.order)
 
 
-_HL7_COLUMNS = ("batch_id, source_kind, sender, receiver, message_type, trigger_event, message_structure, "
-                "control_id, version, charset, payload_bytes, content_hmac, key_version, payload, doc")
-_HL7_TYPES = ["uuid"] + ["text"] * 9 + ["int4", "bytea", "int4", "bytea", "bytea"]
-_COPY_HL7 = f"copy landing.hl7_messages ({_HL7_COLUMNS}) from stdin (format binary)"
+_COPY_HL7 = f"copy landing.hl7_messages ({HL7_COLUMNS}) from stdin (format binary)"
 # A binary COPY keeps up to 1,000 rows before inserting them (PostgreSQL counts buffered bytes only for text
 # input), so a streamed batch would leave its last ~1,000 rows (~30 ms of work) until after the COPY ends, with
 # Python waiting. A volatile WHERE clause, always true, makes PostgreSQL insert each row as it arrives
 # (copyfrom.c falls back to single inserts): the server keeps pace and the COPY ends at once.
 _STREAM_HL7 = _COPY_HL7 + " where random() >= 0"
-_TMP_HL7_TYPES = ["int4"] + _HL7_TYPES[2:]
+_TMP_HL7_TYPES = ["int4"] + HL7_TYPES[2:]
 _TMP_FHIR_TYPES = ["int4", "text", "bytea", "text", "text", "int4", "bytea", "int4", "bytea"]
 _TMP_REJECTED_TYPES = ["int4"] + ["text"] * 5 + ["int4", "bytea", "int4", "bytea"]
-
-# Taken by every landing transaction before it inserts: a dbt watermark takes it exclusively for an instant,
-# so every landing id at or below the maximum it reads is committed (no row is skipped by incremental runs).
-_LOCK_LANDING = "select pg_advisory_xact_lock_shared(hashtext('wardflow.landing'))"
 
 _TEMP_TABLES = """
 create temp table if not exists tmp_hl7 (seq int, sender text, receiver text, message_type text,
@@ -115,6 +115,7 @@ returning sender, control_id, content_hmac
 
 # Same sender and control id, different content: landed, and every copy flagged.
 _FLAG_REUSED = flag_reused_sql("%s")
+_COUNT_BATCH = batch_counts_sql("%s::uuid", "%s", "%s", "%s", "%s", "%s")
 
 _MOVE_FHIR = """
 insert into landing.fhir_resources (batch_id, source_kind, resource_type, resource_key, version_id,
@@ -142,10 +143,10 @@ class _Stream:
     def __init__(self, conn: psycopg.Connection, buffer: _Buffer):
         self.buffer = buffer
         self._cursor = conn.cursor()
-        self._cursor.execute(_LOCK_LANDING)  # before the COPY: the connection is the COPY's until it ends
+        self._cursor.execute(LOCK_LANDING)  # before the COPY: the connection is the COPY's until it ends
         self._cm: AbstractContextManager[psycopg.Copy] = self._cursor.copy(_STREAM_HL7)
         self.copy = self._cm.__enter__()
-        self.copy.set_types(_HL7_TYPES)
+        self.copy.set_types(HL7_TYPES)
 
     def finish(self) -> None:
         """End the COPY; raises what the server reports (a unique violation for a duplicate)."""
@@ -167,7 +168,7 @@ class _Stream:
 
 def seal_hl7(msg: Hl7Message, sealer: Sealer, fingerprint: Fingerprinter, batch: uuid.UUID,
              source_kind: str) -> tuple:
-    """The landing row of one message (columns of _HL7_COLUMNS): routing, fingerprint, sealed payload and
+    """The landing row of one message (columns of HL7_COLUMNS): routing, fingerprint, sealed payload and
     document; no document (None) when staging builds it from the payload (``Hl7Message.sql_document``). A Sealer
     is not thread-safe (it chains one AES context): one per thread."""
     raw, seal = msg.raw, sealer.seal
@@ -301,7 +302,7 @@ class Lander:
                 if hl7_new is not None:
                     return self._outcomes(buffer, counts, hl7_new, set())
             if self._stream is None:  # else the stream took it when it began this transaction
-                cur.execute(_LOCK_LANDING)
+                cur.execute(LOCK_LANDING)
             hl7_new = self._land_hl7(cur, buffer)
             fhir_new = self._move(cur, "tmp_fhir", _TMP_FHIR_TYPES, buffer.fhir, _MOVE_FHIR,
                                   key=lambda r: (r[1], r[6]))
@@ -364,13 +365,13 @@ class Lander:
                 return first
             if self._direct:
                 with cur.copy(_COPY_HL7) as copy:
-                    copy.set_types(_HL7_TYPES)
+                    copy.set_types(HL7_TYPES)
                     for index in sorted(first):
                         copy.write_row(buffer.hl7[index])
                 return first
         except errors.UniqueViolation:
             self._rollback()
-            cur.execute(_LOCK_LANDING)  # a new transaction
+            cur.execute(LOCK_LANDING)  # a new transaction
         rows = [(i, *row[2:]) for i, row in enumerate(buffer.hl7)]
         return self._move(cur, "tmp_hl7", _TMP_HL7_TYPES, rows, _MOVE_HL7, key=lambda r: (r[1], r[6], r[10]))
 
@@ -406,11 +407,7 @@ class Lander:
     def _record_batch(self, cur: psycopg.Cursor, buffer: _Buffer, hl7_new: set[int], fhir_new: set[int]) -> None:
         landed = len(hl7_new) + len(fhir_new)
         cur.execute(
-            """insert into landing.ingest_batches as b (batch_id, source_kind, landed, duplicates, rejected, bytes)
-               values (%s, %s, %s, %s, %s, %s)
-               on conflict (batch_id) do update set landed = b.landed + excluded.landed,
-                 duplicates = b.duplicates + excluded.duplicates, rejected = b.rejected + excluded.rejected,
-                 bytes = b.bytes + excluded.bytes""",
+            _COUNT_BATCH,
             (self.batch_id, self.source_kind, landed, len(buffer.hl7) + len(buffer.fhir) - landed,
              len(buffer.rejected), sum(r[10] for r in buffer.hl7) + sum(r[5] for r in buffer.fhir)),
         )

@@ -4,8 +4,9 @@
 reused-control-id flags and ``COMMIT`` go to PostgreSQL as one libpq pipeline (``psycopg.pq``, psycopg's
 documented binding of libpq), with the values as binary parameters of statements prepared once per session
 and batch size. The COPY path (``connectors/landing.py``) needs more round trips for the same work: BEGIN,
-the lock, the COPY's start and end, the reused-id probe, the batch counts, COMMIT. With stop-and-wait senders the listener waits for each
-of them, so a 16-message flush takes ~1.1 instead of ~1.3 ms, and half the Python time.
+the lock, the COPY's start and end, the reused-id probe, the batch counts, COMMIT. With stop-and-wait senders
+the listener waits for each of them, so a 16-message flush takes ~1.1 instead of ~1.3 ms, and half the Python
+time.
 
 Outcomes are those of the COPY path: a row already landed (a resend) fails the INSERT on the dedup key, the
 transaction is rolled back and ``UniqueViolation`` raised, for the caller to land the batch the checked way;
@@ -28,16 +29,30 @@ from psycopg import errors, pq
 
 MAX_ROWS = 64  # larger batches go by COPY (statement size and one prepared statement per size)
 MAX_BYTES = 4 << 20  # and so do batches of large messages: libpq holds a copy of every parameter until sent
-_TYPES = ("uuid",) + ("text",) * 9 + ("int4", "bytea", "int4", "bytea", "bytea")  # landing.py _HL7_TYPES
-_COLUMNS = ("batch_id, source_kind, sender, receiver, message_type, trigger_event, message_structure, "
-            "control_id, version, charset, payload_bytes, content_hmac, key_version, payload, doc")
-_COUNTS = b"""
+# A landing.hl7_messages row as landing builds it (connectors/landing.py seal_hl7), shared by both ways in.
+HL7_COLUMNS = ("batch_id, source_kind, sender, receiver, message_type, trigger_event, message_structure, "
+               "control_id, version, charset, payload_bytes, content_hmac, key_version, payload, doc")
+HL7_TYPES = ["uuid"] + ["text"] * 9 + ["int4", "bytea", "int4", "bytea", "bytea"]
+# Taken by every landing transaction before it inserts: a dbt watermark takes it exclusively for an instant,
+# so every landing id at or below the maximum it reads is committed (no row is skipped by incremental runs).
+LOCK_LANDING = "select pg_advisory_xact_lock_shared(hashtext('wardflow.landing'))"
+
+
+def batch_counts_sql(batch: str, kind: str, landed: str, duplicates: str, rejected: str, nbytes: str, *,
+                     lock: bool = False) -> str:
+    """The statement that adds one flush's counts to its landing.ingest_batches row, for the given placeholders;
+    with ``lock``, it takes the landing lock first (one statement instead of two)."""
+    source = f" from ({LOCK_LANDING}) as lock" if lock else ""
+    return f"""
 insert into landing.ingest_batches as b (batch_id, source_kind, landed, duplicates, rejected, bytes)
-select $1::uuid, $2::text, $3::int4, $4::int4, 0, $5::int8
-from (select pg_advisory_xact_lock_shared(hashtext('wardflow.landing'))) as lock
+select {batch}, {kind}, {landed}, {duplicates}, {rejected}, {nbytes}{source}
 on conflict (batch_id) do update set landed = b.landed + excluded.landed,
-  duplicates = b.duplicates + excluded.duplicates, bytes = b.bytes + excluded.bytes
+  duplicates = b.duplicates + excluded.duplicates, rejected = b.rejected + excluded.rejected,
+  bytes = b.bytes + excluded.bytes
 """
+
+
+_COUNTS = batch_counts_sql("$1::uuid", "$2::text", "$3::int4", "$4::int4", "0", "$5::int8", lock=True).encode()
 
 
 def flag_reused_sql(keys: str) -> str:
@@ -60,10 +75,10 @@ _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 
 
 def _insert_sql(rows: int) -> bytes:
-    width = len(_TYPES)
-    values = ", ".join("(" + ", ".join(f"${r * width + i + 1}::{t}" for i, t in enumerate(_TYPES)) + ")"
+    width = len(HL7_TYPES)
+    values = ", ".join("(" + ", ".join(f"${r * width + i + 1}::{t}" for i, t in enumerate(HL7_TYPES)) + ")"
                        for r in range(rows))
-    return f"insert into landing.hl7_messages ({_COLUMNS}) values {values}".encode()
+    return f"insert into landing.hl7_messages ({HL7_COLUMNS}) values {values}".encode()
 
 
 def _binary(value: object) -> bytes | None:
@@ -116,7 +131,7 @@ class PipelinedLanding:
                 batch_id.bytes, source_kind.encode(), landed.to_bytes(4, "big"), duplicates.to_bytes(4, "big"),
                 nbytes.to_bytes(8, "big")], param_formats=[1] * 5)
             pgconn.send_query_prepared(insert, [_binary(v) for row in rows for v in row],
-                                       param_formats=[1] * (len(rows) * len(_TYPES)))
+                                       param_formats=[1] * (len(rows) * len(HL7_TYPES)))
             pgconn.send_query_prepared(b"wardflow_land_flag", [keys_json])
             pgconn.send_query_params(b"commit", None)
             pgconn.pipeline_sync()

@@ -23,9 +23,9 @@ Document (``Hl7Message.doc()``, ``"v": 1``), read by staging SQL with jsonb oper
 
 Hot path: the document JSON is produced by byte replacement over orjson output (``_fast_run``), and only when
 asked for: landing does not store it for a message whose document ``landing.hl7_segments`` rebuilds in SQL
-(``Hl7Message.sql_document``). Python lists are built only when ``Hl7Message.segments`` is read. Segments with escapes go through the field by
-field builder (``_segment``), whole messages with unusual delimiters through ``_reference_segments``,
-which is also the oracle the tests compare the fast paths with.
+(``Hl7Message.sql_document``). Python lists are built only when ``Hl7Message.segments`` is read. Segments
+with escapes go through the field by field builder (``_segment``), whole messages with unusual delimiters
+through ``_reference_segments``, which is also the oracle the tests compare the fast paths with.
 Errors are ``Hl7ParseError`` with an HL7 table 0357 code, a rule id and a field path; never a value.
 """
 

@@ -19,7 +19,6 @@ nullif({{ seg }} -> {{ field }} -> {{ rep - 1 }} -> {{ comp - 1 }} ->> {{ sub - 
 (case when {{ expr }} ~ '^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$' then trim({{ expr }})::double precision end)
 {%- endmacro %}
 
-{#- Decrypt a landing payload (connectors/crypto.py layout) in flight. -#}
 {#- The document's segments of a landed message `m` (landing.hl7_messages alias): stored and sealed, or built
     from the decrypted payload when landing stored none (connectors/sql/landing.sql). With `segment_ids`, a
     built document holds only MSH and those segments (a stored one holds all: filter on the segment id). -#}
@@ -29,6 +28,7 @@ nullif({{ seg }} -> {{ field }} -> {{ rep - 1 }} -> {{ comp - 1 }} ->> {{ sub - 
       else {{ decrypt_json(m ~ '.doc', m ~ '.key_version') }} -> 'segments' end)
 {%- endmacro %}
 
+{#- Decrypt a landing payload (connectors/crypto.py layout) in flight. -#}
 {% macro decrypt_json(blob, key_version) -%}
 convert_from(vault.decrypt({{ blob }}, {{ key_version }}), 'UTF8')::jsonb
 {%- endmacro %}
