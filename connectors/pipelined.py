@@ -15,6 +15,13 @@ server's text (its messages can quote the values they refuse). Reused control id
 INSERT: every row of a (sender, control id) that now has more than one content. A failure before the results
 are read (a lost network, an interrupt) closes the session, which may hold unread results; the server may
 have committed the batch meanwhile, which a resend then finds as duplicates.
+
+This class is the only owner of prepared statements on its session: it turns psycopg's automatic preparing
+off there (psycopg's ``rollback()`` sends ``DEALLOCATE ALL`` whenever it holds statements of its own, which
+silently dropped these). Its record of what the server holds is cleared after any failure, and the names
+carry a generation so that preparing again never collides with a statement that survived; a statement the
+server no longer knows (SQLSTATE 26000, say after a ``DEALLOCATE ALL`` by anyone) is prepared again and the
+batch retried once.
 """
 
 from __future__ import annotations
@@ -94,9 +101,25 @@ def _binary(value: object) -> bytes | None:
     raise TypeError(f"no binary landing parameter for {type(value).__name__}")
 
 
+class _Prepared:
+    """What this module believes the server holds prepared on one session, and the generation of its names."""
+
+    __slots__ = ("names", "generation")
+
+    def __init__(self) -> None:
+        self.names: set[bytes] = set()
+        self.generation = 0
+
+    def forget(self) -> None:
+        """After any failure: prepare again, under new names (a statement that survived cannot collide)."""
+        self.names.clear()
+        self.generation += 1
+
+
 # Statements prepared on each session: they live as long as the session, which can outlive a Lander (the
-# listener replaces its Lander after a failed batch but keeps the session).
-_PREPARED: weakref.WeakKeyDictionary[psycopg.Connection, set[bytes]] = weakref.WeakKeyDictionary()
+# listener replaces its Lander after a failed batch).
+_PREPARED: weakref.WeakKeyDictionary[psycopg.Connection, _Prepared] = weakref.WeakKeyDictionary()
+_STALE = ("26000", "42P05")  # the server does not know a statement we prepared / knows one we did not expect
 
 
 class PipelinedLanding:
@@ -104,7 +127,8 @@ class PipelinedLanding:
 
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
-        self._prepared = _PREPARED.setdefault(conn, set())
+        conn.prepare_threshold = None  # psycopg prepares nothing here: the statements on this session are ours
+        self._state = _PREPARED.setdefault(conn, _Prepared())
 
     def usable(self, rows: Sequence[tuple]) -> bool:
         """These landing rows can go this way on this session now."""
@@ -117,32 +141,45 @@ class PipelinedLanding:
     def land(self, rows: Sequence[tuple], *, batch_id: uuid.UUID, source_kind: str, landed: int,
              duplicates: int, nbytes: int, keys_json: bytes) -> int:
         """Insert ``rows`` (landing column order) and commit; returns how many rows were flagged as reusing a
-        control id. Raises (after rolling back) what the server reported."""
-        pgconn = self.conn.pgconn
-        insert = b"wardflow_land_%d" % len(rows)
-        statements = [(b"wardflow_land_counts", _COUNTS), (insert, None), (b"wardflow_land_flag", _FLAG)]
+        control id. Raises (after rolling back) what the server reported. A statement the server has lost
+        is prepared again and the batch sent once more."""
+        try:
+            return self._land(rows, batch_id, source_kind, landed, duplicates, nbytes, keys_json)
+        except psycopg.Error as exc:
+            if exc.sqlstate not in _STALE or not self.usable(rows):
+                raise  # the record of prepared statements is exact after an error the server reported
+            self._state.forget()
+        return self._land(rows, batch_id, source_kind, landed, duplicates, nbytes, keys_json)
+
+    def _land(self, rows: Sequence[tuple], batch_id: uuid.UUID, source_kind: str, landed: int,
+              duplicates: int, nbytes: int, keys_json: bytes) -> int:
+        pgconn, state = self.conn.pgconn, self._state
+        counts, insert, flag = (b"wardflow_land_%d_%s" % (state.generation, part)
+                                for part in (b"counts", b"%d" % len(rows), b"flag"))
+        statements = [(counts, _COUNTS), (insert, None), (flag, _FLAG)]
         pgconn.enter_pipeline_mode()
         try:
             pgconn.send_query_params(b"begin", None)
             for name, text in statements:
-                if name not in self._prepared:
+                if name not in state.names:
                     pgconn.send_prepare(name, text or _insert_sql(len(rows)))
-            pgconn.send_query_prepared(b"wardflow_land_counts", [
+            pgconn.send_query_prepared(counts, [
                 batch_id.bytes, source_kind.encode(), landed.to_bytes(4, "big"), duplicates.to_bytes(4, "big"),
                 nbytes.to_bytes(8, "big")], param_formats=[1] * 5)
             pgconn.send_query_prepared(insert, [_binary(v) for row in rows for v in row],
                                        param_formats=[1] * (len(rows) * len(HL7_TYPES)))
-            pgconn.send_query_prepared(b"wardflow_land_flag", [keys_json])
+            pgconn.send_query_prepared(flag, [keys_json])
             pgconn.send_query_params(b"commit", None)
             pgconn.pipeline_sync()
             results = _exchange(pgconn)
         except BaseException:
+            state.forget()
             _abandon(self.conn)
             raise
         pgconn.exit_pipeline_mode()
-        prepares = [name for name, _ in statements if name not in self._prepared]
+        prepares = [name for name, _ in statements if name not in state.names]
         failed = next((r for r in results if r.status == pq.ExecStatus.FATAL_ERROR), None)
-        self._prepared.update(name for name, r in zip(prepares, results[1:], strict=False) if r.status in _OK)
+        state.names.update(name for name, r in zip(prepares, results[1:], strict=False) if r.status in _OK)
         if failed is not None:
             self.conn.rollback()  # the explicit transaction is in error; psycopg sends ROLLBACK
             raise _error(failed)

@@ -5,14 +5,20 @@
   one and an application ACK when MSH-16 asks for one, per table 0155: AL always, NE never, ER only on
   error/reject, SU only on success. In enhanced mode an empty or unknown condition counts as AL: an
   unwanted ACK costs less than a sender waiting for one.
-* The ACK mirrors the header: its MSH-3/4 are the message's MSH-5/6 and its MSH-5/6 the message's
-  MSH-3/4, copied as sent, with the message's delimiters (a 5th truncation character included) and
+* The ACK of a parsed message mirrors the header: its MSH-3/4 are the message's MSH-5/6 and its MSH-5/6 the
+  message's MSH-3/4, copied as sent, with the message's delimiters (a 5th truncation character included) and
   charset (MSH-18 echoed). MSH-9 is ``ACK^<trigger>^ACK`` (``ACK^<trigger>`` in v2.2-2.3, ``ACK`` in
   v2.1), MSH-12 the message's version, MSA-2 its MSH-10.
 * On error, ERR carries the location and the HL7 table 0357 code, never content: from v2.5
   ``ERR||<seg>^<seq>^<field>|<code>^<text>^HL70357|E``, before v2.5
   ``ERR|<seg>^<seq>^<field>^<code>&<text>&HL70357``.
   An MSH field the error points at is not echoed either (an unsupported MSH-12 is answered in v2.5).
+* The ACK of a message that could not be parsed echoes nothing of it but MSH-10 in MSA-2 (HL7 requires it):
+  its routing fields stay empty, whatever they held (a sender can put anything there, an identifier
+  included). Only the delimiters, a supported version, a known charset and a processing id of table 0103
+  are taken from it, so that the sender can read the answer.
+* ERR-8 (v2.5 and later) names the rule, and for errors the sender should retry, how long to wait:
+  ``rule landing.commit_failed; retry after 2 s``. No value of the message goes there.
 """
 
 from __future__ import annotations
@@ -118,7 +124,8 @@ def _ack_from_raw(raw: bytes, code: str, error: Hl7ParseError | None, control_id
         if cut < len(line):
             fields = fields[:len(line[:cut].split(d.field.encode())) - 1]
         wire = [f.decode("ascii") for f in fields]
-    return _ack(d, [f if _plain(f, d) else "" for f in wire], charset, code, error, control_id, now)
+    return _ack(d, [f if _plain(f, d) else "" for f in wire], charset, code, error, control_id, now,
+                mirror=False)
 
 
 def _raw_delimiters(line: bytes) -> tuple[Delimiters, list[bytes]]:
@@ -172,17 +179,24 @@ class _Header:
     charset: str
 
 
+_PROCESSING_IDS = frozenset({"P", "D", "T"})  # HL7 table 0103
+
+
 def _ack(d: Delimiters, wire: list[str], charset: str, code: str, error: Hl7ParseError | None,
-         control_id: str, now: datetime) -> bytes:
+         control_id: str, now: datetime, *, mirror: bool = True) -> bytes:
     sent = _Sent(wire, error)
     version = sent.get(12) if sent.get(12).split(d.component)[0].strip() in SUPPORTED_VERSIONS else ""
     msh9 = sent.get(9).split(d.component)
     declared = sent.get(18).split(d.repetition)[0].strip()
+    processing = sent.get(11)
     header = _Header(
-        app=sent.get(5), facility=sent.get(6), receiving_app=sent.get(3), receiving_facility=sent.get(4),
-        trigger=msh9[1] if len(msh9) > 1 else "", control_id=escape(control_id, d), processing=sent.get(11),
+        app=sent.get(5) if mirror else "", facility=sent.get(6) if mirror else "",
+        receiving_app=sent.get(3) if mirror else "", receiving_facility=sent.get(4) if mirror else "",
+        trigger=msh9[1] if mirror and len(msh9) > 1 else "", control_id=escape(control_id, d),
+        processing=processing if mirror or processing.strip() in _PROCESSING_IDS else "",
         version=version, charset=sent.get(18) if declared and _CHARSETS.get(_charset_key(declared)) else "")
-    text = _segments(d, header, now, code, sent.get(10), error)
+    echoed = wire[9] if len(wire) > 9 else ""  # MSA-2 is MSH-10 whatever the error points at
+    text = _segments(d, header, now, code, echoed, error)
     return text.encode(charset, errors="replace")
 
 
@@ -210,8 +224,16 @@ def _err(d: Delimiters, error: Hl7ParseError, v: tuple[int, ...]) -> str:
     text = ERROR_TEXT.get(error.code, ERROR_TEXT[207])
     if v >= (2, 5):
         code = c.join([str(error.code), text, "HL70357"])
-        return f.join(["ERR", "", c.join(location).rstrip(c), code, "E"])
+        segment = ["ERR", "", c.join(location).rstrip(c), code, "E", "", "", "", escape(_user_message(error), d)]
+        return f.join(segment)
     return f.join(["ERR", c.join([*location, d.subcomponent.join([str(error.code), text, "HL70357"])])])
+
+
+def _user_message(error: Hl7ParseError) -> str:
+    """ERR-8: the rule, and the wait before a resend for errors that pass."""
+    if error.retry_after_s:
+        return f"rule {error.rule}; retry after {error.retry_after_s:g} s"
+    return f"rule {error.rule}"
 
 
 @lru_cache(maxsize=64)

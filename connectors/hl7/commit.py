@@ -21,6 +21,7 @@ rule ``landing.unstorable`` instead of blocking every batch it joins.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from typing import Any, Literal, TypeVar
 import psycopg
 
 from connectors.crypto import Fingerprinter, KeyRing, Sealer
+from connectors.hl7.episode import FailureEpisode
 from connectors.hl7.parse import Hl7Message
 from connectors.landing import Lander, LandingCounts, batch_uuid, seal_hl7
 
@@ -61,6 +63,8 @@ class CommitStats:
     committed_items: int = 0
     failed_items: int = 0       # resolved 'failed' (database unavailable or transient error)
     unstorable: int = 0         # data errors kept in landing.rejected
+    session_resets: int = 0     # landing sessions discarded after a failure that was not about the content
+    degraded: int = 0           # times the wedge detector rebuilt the database side (listener.degraded)
     flush_seconds: float = 0.0  # time spent in successful flushes (COPY, commit)
     counts: LandingCounts = field(default_factory=LandingCounts)
 
@@ -78,14 +82,14 @@ class GroupCommitter:
 
     def __init__(self, connect: Callable[[], psycopg.Connection], ring: KeyRing, *, window_s: float,
                  batch_id: Any, max_batch: int = 500, retry_initial_s: float = 0.2,
-                 retry_max_s: float = 5.0) -> None:
+                 retry_max_s: float = 5.0, wedge_after_s: float = 10.0) -> None:
         self.window_s = max(0.0, window_s)
         self.max_batch = max_batch if self.window_s > 0 else 1
         self.open_connections = 0   # maintained by the listener
         self.stats = CommitStats()
         self._connect, self._ring, self._batch_id = connect, ring, batch_id
         self._loop_sealer, self._loop_fingerprint = Sealer(ring), Fingerprinter(ring)
-        self._row_batch = batch_uuid(batch_id)
+        self.row_batch = batch_uuid(batch_id)
         self._pending: list[_Item] = []
         self._waiting: dict[int, int] = {}  # conn_id → items pending for it
         self._everyone_waiting = False      # at the last collect: no open connection could send more
@@ -100,9 +104,18 @@ class GroupCommitter:
         self._backoff, self._next_attempt = retry_initial_s, 0.0
         self._down_since: float | None = None
         self._last_error = ""
+        self.wedge_after_s = wedge_after_s
+        self._episode = FailureEpisode()
 
     # -- event-loop side ---------------------------------------------------------------------------------
-    def submit(self, conn_id: int, *, msg: Hl7Message | None = None, reject: dict | None = None) -> asyncio.Future:
+    @property
+    def ring(self) -> KeyRing:
+        return self._ring
+
+    def submit(self, conn_id: int, *, msg: Hl7Message | None = None, reject: dict | None = None,
+               sealed: tuple | None = None) -> asyncio.Future:
+        """Queue a message (or a reject) for the next flush. ``sealed``: its landing row, made beforehand by
+        ``seal_hl7`` with ``row_batch`` (large frames are sealed off the loop)."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         if self._stopped:
@@ -110,7 +123,8 @@ class GroupCommitter:
             return future
         # Sealed here, while the batch is still being collected, so the flush (which the senders wait for)
         # only copies and commits. The event loop has its own Sealer: the database thread has the Lander's.
-        sealed = seal_hl7(msg, self._loop_sealer, self._loop_fingerprint, self._row_batch, SOURCE_KIND) if msg else None
+        if msg is not None and sealed is None:
+            sealed = seal_hl7(msg, self._loop_sealer, self._loop_fingerprint, self.row_batch, SOURCE_KIND)
         self._pending.append(_Item(conn_id, future, msg, reject, loop.time(), sealed))
         self._waiting[conn_id] = self._waiting.get(conn_id, 0) + 1
         self._wake.set()
@@ -177,10 +191,14 @@ class GroupCommitter:
 
     async def _commit(self, loop: asyncio.AbstractEventLoop, batch: list[_Item]) -> None:
         try:
+            results = None
             if self._inline():
-                results = self._write(batch)
-                self.stats.inline_commits += 1
-            else:
+                try:
+                    results = self._write(batch, inline=True)
+                    self.stats.inline_commits += 1
+                except _OffLoop:
+                    pass  # the session failed: reconnect and retry on the database thread
+            if results is None:
                 results = await loop.run_in_executor(self._executor, self._write, batch)
         except BaseException:
             for item in batch:
@@ -199,24 +217,43 @@ class GroupCommitter:
             and not conn.broken
 
     # -- database thread (and the loop, when _inline) ----------------------------------------------------
-    def _write(self, batch: list[_Item]) -> list[Result]:
-        if not self._ensure_connection():
-            self.stats.failed_items += len(batch)
-            return ["failed"] * len(batch)
+    def _write(self, batch: list[_Item], *, inline: bool = False) -> list[Result]:
+        """Land a batch: on a failure of the session (anything but the content), once more on a fresh one; a
+        content error is narrowed down by halving the batch until the message the table refuses is alone."""
         try:
-            return self._flush(batch)
-        except psycopg.Error as exc:
-            kind = self._classify(exc)
-            if kind == "content" and len(batch) > 1:
-                log.warning("batch of %d failed with %s; landing its messages one at a time", len(batch),
-                            _describe(exc))
-                return [r for item in batch for r in self._write([item])]
-            if kind == "content":
-                return [self._unstorable(batch[0], exc)]
-            if kind == "transient":
-                log.warning("landing commit failed (%s); senders get AE and resend", _describe(exc))
-            self.stats.failed_items += len(batch)
+            results = self._land(batch, inline=inline)
+        except _ContentRefused as refused:
+            if len(batch) == 1:
+                return [self._unstorable(batch[0], refused.cause)]
+            log.info("batch of %d refused by the landing table (%s); narrowing it down", len(batch),
+                     _describe(refused.cause))
+            half = len(batch) // 2
+            return self._write(batch[:half], inline=inline) + self._write(batch[half:], inline=inline)
+        except _Unavailable as down:
+            self._failed(down.cause, len(batch))
             return ["failed"] * len(batch)
+        self._episode.succeeded(len(batch))
+        return results
+
+    def _land(self, batch: list[_Item], *, inline: bool) -> list[Result]:
+        """One flush, retried once on a new session after a session failure (landing dedups, so a batch the
+        server committed before the failure is found as duplicates). Raises _ContentRefused, _Unavailable,
+        or _OffLoop when on the event loop (reconnecting could block it)."""
+        cause: BaseException | None = None
+        for _attempt in range(2):
+            if not self._ensure_connection():
+                raise _Unavailable(cause or DatabaseUnavailable(self._last_error or "unavailable"))
+            try:
+                return self._flush(batch)
+            except psycopg.Error as exc:
+                cause = exc
+                self._reset_lander()
+                if _is_content(exc):
+                    raise _ContentRefused(exc) from None
+                self._discard_session(exc)
+                if inline:
+                    raise _OffLoop() from None
+        raise _Unavailable(cause)
 
     def _flush(self, batch: list[_Item]) -> list[Result]:
         lander = self._lander
@@ -234,40 +271,77 @@ class GroupCommitter:
         self.stats.counts.add(counts)
         return list(outcomes)
 
-    def _unstorable(self, item: _Item, exc: psycopg.Error) -> Result:
+    def _unstorable(self, item: _Item, exc: BaseException) -> Result:
         """Keep a message the landing table refuses (data error) in landing.rejected, encrypted."""
         raw = item.msg.raw if item.msg is not None else (item.reject or {}).get("data", b"")
         reject = {"format": "hl7v2", "rule": "landing.unstorable", "field_path": "message", "error_code": "207",
                   "reason": f"message could not be stored in landing.hl7_messages ({_describe(exc)}; "
                             "rule landing.unstorable)", "data": raw}
-        if item.reject is not None or not self._ensure_connection():
+        if item.reject is not None:
             self.stats.failed_items += 1
             return "failed"
         try:
-            self._flush([_Item(item.conn_id, item.future, None, reject)])
-        except psycopg.Error as again:
-            self._classify(again)
-            self.stats.failed_items += 1
+            self._land([_Item(item.conn_id, item.future, None, reject)], inline=False)
+        except (_ContentRefused, _Unavailable, _OffLoop) as failure:
+            self._failed(getattr(failure, "cause", None) or exc, 1)
             return "failed"
         self.stats.unstorable += 1
         return "rejected"
 
-    def _classify(self, exc: psycopg.Error) -> str:
-        """'connection' (reopen), 'content' (isolate the message) or 'transient' (fail, keep the session).
-        The Lander has rolled back and kept its buffer: it is replaced so that nothing is landed twice."""
+    def _reset_lander(self) -> None:
+        """The Lander has rolled back and kept its buffer: replace it so that nothing is landed twice."""
         conn = self._conn
-        self._lander = Lander(conn, self._ring, source_kind=SOURCE_KIND, batch_id=self._batch_id) if conn else None
-        state = getattr(exc, "sqlstate", None) or ""
-        if conn is None or conn.closed or conn.broken or isinstance(exc, psycopg.OperationalError) \
-                or state.startswith("08"):
-            self._drop(exc)
-            return "connection"
-        if isinstance(exc, psycopg.DataError | psycopg.IntegrityError) or state[:2] in ("22", "23"):
-            return "content"
-        return "transient"
+        self._lander = Lander(conn, self._ring, source_kind=SOURCE_KIND, batch_id=self._batch_id) \
+            if conn is not None and not conn.closed else None
+
+    def _discard_session(self, exc: BaseException) -> None:
+        """Any failure that is not about the content: the session and everything cached on it go, and the
+        next flush opens a new one at once (a failed-transaction state, lost prepared statements, a
+        terminated backend or a changed setting cannot outlive it)."""
+        self.stats.session_resets += 1
+        log.debug("landing session discarded after %s", _describe(exc))
+        self._close_connection()
+        self._next_attempt = 0.0
+
+    def _failed(self, exc: BaseException, items: int) -> None:
+        """A batch NAKed: counted, logged once per episode (then a summary every few seconds), and the
+        wedge detector consulted."""
+        self.stats.failed_items += items
+        note = self._episode.failed(_describe(exc), items)
+        if note:
+            log.warning("%s; senders get AE and resend", note)
+        if self._episode.wedged(self.wedge_after_s):
+            self._rebuild_if_database_answers()
+
+    def _rebuild_if_database_answers(self) -> None:
+        """Flushes have failed for wedge_after_s: if a new session answers a probe, the database is up and
+        the listener's own side is at fault. Rebuild it, say so once per episode, audit listener.degraded."""
+        try:
+            probe = self._connect()
+            probe.execute("select 1")
+        except (psycopg.Error, RuntimeError, OSError):
+            self._episode.probed(database_up=False)
+            return  # a real outage: AE until the database returns
+        episode = self._episode.probed(database_up=True)
+        self.stats.degraded += 1
+        if episode.first_rebuild:
+            log.warning("landing has failed for %.0f s (%d flushes, last %s) while the database answers; "
+                        "listener rebuilt its database side", episode.seconds, episode.failures, episode.last)
+        try:
+            with probe.transaction():
+                probe.execute("select audit.record('listener.degraded', 'mllp', %s::jsonb)", (json.dumps({
+                    "failing_seconds": round(episode.seconds, 1), "failed_flushes": episode.failures,
+                    "failed_messages": episode.items, "last_error": episode.last, "rebuilds": episode.rebuilds}),))
+        except psycopg.Error as exc:
+            log.warning("listener.degraded not audited (%s)", _describe(exc))
+            probe.close()
+            return
+        self._close_connection()
+        self._conn, self._down_since = probe, None
+        self._reset_lander()
 
     def _ensure_connection(self) -> bool:
-        if self._conn is not None and not self._conn.closed:
+        if self._conn is not None and not self._conn.closed and not self._conn.broken:
             return True
         now = time.monotonic()
         if now < self._next_attempt:
@@ -289,13 +363,6 @@ class GroupCommitter:
         self._backoff, self._next_attempt = self._retry_initial, 0.0
         return True
 
-    def _drop(self, exc: BaseException) -> None:
-        if self._down_since is None:
-            self._down_since = time.monotonic()
-            log.warning("database connection lost (%s); NAKing with AE until it returns", _describe(exc))
-        self._close_connection()
-        self._next_attempt = 0.0  # try again at once: a restarted server is back quickly
-
     def _close_connection(self) -> None:
         conn, self._conn, self._lander = self._conn, None, None
         if conn is not None:
@@ -308,10 +375,37 @@ class GroupCommitter:
         try:
             return fn(self._conn)
         except psycopg.Error as exc:
-            if not self._conn.closed and not self._conn.broken:
-                self._conn.rollback()
-            self._classify(exc)
+            self._reset_lander()
+            self._discard_session(exc)
             raise DatabaseUnavailable(f"database call failed ({_describe(exc)})") from None
+
+
+class _ContentRefused(Exception):
+    """The landing table refused something in the batch (a data error): isolate it."""
+
+    def __init__(self, cause: BaseException) -> None:
+        self.cause = cause
+
+
+class _Unavailable(Exception):
+    """The batch could not be landed now (the database is down, or failed twice on fresh sessions)."""
+
+    def __init__(self, cause: BaseException | None) -> None:
+        self.cause = cause or DatabaseUnavailable("unavailable")
+
+
+class _OffLoop(Exception):
+    """A session failed during a flush on the event loop: the retry goes to the database thread."""
+
+
+# SQLSTATE classes that are about what was sent, not the session: data exception, integrity constraint
+# violation, program limit exceeded (an index row too large for a key, a value too long for a column).
+_CONTENT_CLASSES = ("22", "23", "54")
+
+
+def _is_content(exc: psycopg.Error) -> bool:
+    state = getattr(exc, "sqlstate", None) or ""
+    return state[:2] in _CONTENT_CLASSES
 
 
 def _describe(exc: BaseException) -> str:

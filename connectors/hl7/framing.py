@@ -52,6 +52,17 @@ class MllpDecoder:
         """Bytes of an incomplete frame held now (for back-pressure decisions)."""
         return len(self._buf)
 
+    @property
+    def in_frame(self) -> bool:
+        """A start block has been seen and its frame has not ended (the frame timeout runs)."""
+        return self._state != "outside"
+
+    def release(self) -> None:
+        """Drop a partial frame and its memory (the connection is closing)."""
+        self.discarded_bytes += len(self._buf)
+        self._buf = bytearray()
+        self._state = "outside"
+
     def feed(self, data: bytes) -> list[Frame | Oversize]:
         events: list[Frame | Oversize] = []
         pos, n = 0, len(data)

@@ -1,8 +1,11 @@
 """Per-client limits of the MLLP listener and the rate-limited audit trail of what they refused.
 
-A client is a peer IP address, or under mutual TLS a certificate fingerprint. Each client may hold at
-most ``max_connections`` connections and send ``max_rate`` messages a second on average (token bucket,
-burst of one second's worth). Pure bookkeeping with an injectable clock; no I/O.
+Connections are counted per peer IP address, or under mutual TLS per certificate fingerprint. Messages are
+counted per sender: the certificate under mutual TLS, else the peer address with MSH-3 and MSH-4, because all
+devices of a ward often arrive through one interface engine, i.e. one address, and one busy engine must not
+be throttled as if it were one device. A sender may send ``max_rate`` messages a second on average (token
+bucket, burst of one second's worth); a refused message is told how long to wait. Pure bookkeeping with an
+injectable clock; no I/O.
 """
 
 from __future__ import annotations
@@ -28,9 +31,19 @@ class TokenBucket:
             return True
         return False
 
+    def wait(self) -> float:
+        """Seconds until the next token (after a refused ``take``)."""
+        return max(0.0, (1.0 - self.tokens) / self.rate)
+
+    def full(self, now: float) -> bool:
+        return self.tokens + (now - self.stamp) * self.rate >= self.burst
+
+
+MAX_BUCKETS = 4096  # senders tracked at once; idle ones (a full bucket) are forgotten first
+
 
 class ClientLimits:
-    """Connection counts and message buckets per client key; ``None`` or 0 means unlimited."""
+    """Connection counts per client key and message buckets per sender key; ``None`` or 0 means unlimited."""
 
     def __init__(self, max_connections: int | None, max_rate: float | None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -54,16 +67,28 @@ class ClientLimits:
             self._open[client] = count
         else:
             self._open.pop(client, None)
-            self._buckets.pop(client, None)  # an idle client does not keep a bucket
 
-    def allow_message(self, client: str) -> bool:
+    def allow_message(self, sender: str) -> bool:
         if self.max_rate is None:
             return True
         now = self._clock()
-        bucket = self._buckets.get(client)
+        bucket = self._buckets.get(sender)
         if bucket is None:
-            bucket = self._buckets[client] = TokenBucket(self.max_rate, max(1.0, self.max_rate), now)
+            if len(self._buckets) >= MAX_BUCKETS:
+                self._forget_idle(now)
+            bucket = self._buckets[sender] = TokenBucket(self.max_rate, max(1.0, self.max_rate), now)
         return bucket.take(now)
+
+    def retry_after(self, sender: str) -> float:
+        """How long a refused sender should wait before resending (rounded up to 0.1 s)."""
+        bucket = self._buckets.get(sender)
+        return round(max(0.1, bucket.wait() if bucket else 0.1) + 0.049, 1)
+
+    def _forget_idle(self, now: float) -> None:
+        for key in [k for k, b in self._buckets.items() if b.full(now)]:
+            del self._buckets[key]
+        while len(self._buckets) >= MAX_BUCKETS:  # every sender busy: the oldest goes
+            del self._buckets[next(iter(self._buckets))]
 
 
 @dataclass

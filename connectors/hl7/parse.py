@@ -80,8 +80,10 @@ class Hl7ParseError(ValueError):
     """A message (or piece) that cannot be accepted. Carries location and rule, never content."""
 
     def __init__(self, code: int, rule: str, field_path: str, *, segment_id: str | None = None,
-                 segment_index: int | None = None, field_position: int | None = None) -> None:
+                 segment_index: int | None = None, field_position: int | None = None,
+                 retry_after_s: float | None = None) -> None:
         self.code = code
+        self.retry_after_s = retry_after_s    # for errors that pass (a refused rate, a failed commit)
         self.rule = rule
         self.field_path = field_path
         self.segment_id = segment_id          # only a valid id (an invalid one could be content)
@@ -91,12 +93,13 @@ class Hl7ParseError(ValueError):
 
     def __reduce__(self) -> Any:  # picklable across process pools
         return (_rebuild_error, (self.code, self.rule, self.field_path, self.segment_id,
-                                 self.segment_index, self.field_position))
+                                 self.segment_index, self.field_position, self.retry_after_s))
 
 
 def _rebuild_error(code: int, rule: str, path: str, sid: str | None, index: int | None,
-                   position: int | None) -> Hl7ParseError:
-    return Hl7ParseError(code, rule, path, segment_id=sid, segment_index=index, field_position=position)
+                   position: int | None, retry_after_s: float | None = None) -> Hl7ParseError:
+    return Hl7ParseError(code, rule, path, segment_id=sid, segment_index=index, field_position=position,
+                         retry_after_s=retry_after_s)
 
 
 def _msh_error(code: int, rule: str, n: int) -> Hl7ParseError:
@@ -440,7 +443,19 @@ def _header_general(f: list[str], plan: _Plan, charset: str) -> tuple[str, ...]:
             rep1(18).strip())
 
 
+# Routing fields land in indexed columns (the dedup key: sender, control id, fingerprint), whose entries
+# PostgreSQL limits to ~2.7 kB: longer values are refused here with a reason instead of failing a batch.
+# HL7 v2.7+ lengths: MSH-10 ST(199); MSH-3/MSH-4 HD(227: IS 20, ST 199, ID 6 and two separators).
+MAX_CONTROL_ID = 199
+MAX_HD = 227
+
+
 def _checked(header: tuple[str, ...]) -> tuple[str, ...]:
+    for n, value in ((3, header[0]), (4, header[1])):
+        if len(value) > MAX_HD:
+            raise _msh_error(104, f"msh.{'sending_application' if n == 3 else 'sending_facility'}.too_long", n)
+    if len(header[7]) > MAX_CONTROL_ID:
+        raise _msh_error(104, "msh.control_id.too_long", 10)
     if not header[4]:
         raise _msh_error(101, "msh.message_type.required", 9)
     if not header[7]:

@@ -6,8 +6,9 @@ Outcomes (``connectors/hl7/ack.py`` builds the bytes):
   AA. Enhanced mode: CA if MSH-15 asks for it, then an application ACK AA on the same connection if
   MSH-16 asks for it. Landing is this system's application processing, so both are known at commit time
   and go out back to back, commit ACK first.
-* error (transient: resend later) — the commit failed (database unavailable, ERR 207) or the client is
-  over its message rate (ERR 207): AE, or in enhanced mode CE (AE when only MSH-16 asks for ACKs).
+* error (transient: resend later) — the commit failed (database unavailable, ERR 207) or the sender is
+  over its message rate (ERR 207): AE, or in enhanced mode CE (AE when only MSH-16 asks for ACKs); ERR-8
+  names the rule and the wait (``rule mllp.rate_limited; retry after 0.2 s``).
   Content errors found by the parser (table 0357 codes 100–104, 207) are also AE/CE, following HL7
   2.9.2: AE is "error in content"; the raw bytes are committed to landing.rejected first.
 * reject (do not resend as is) — unsupported message type, event, processing id or version (codes
@@ -28,12 +29,16 @@ from connectors.hl7.parse import Hl7Message, Hl7ParseError
 
 _REJECT_CODES = frozenset({200, 201, 202, 203})
 
-COMMIT_FAILED = Hl7ParseError(207, "landing.commit_failed", "message")
-RATE_LIMITED = Hl7ParseError(207, "mllp.rate_limited", "message")
+COMMIT_FAILED = Hl7ParseError(207, "landing.commit_failed", "message", retry_after_s=1)
 UNSTORABLE = Hl7ParseError(207, "landing.unstorable", "message")
 FRAME_TOO_LONG = Hl7ParseError(104, "mllp.frame_too_long", "frame")
 SENDER_NOT_ALLOWED = Hl7ParseError(207, "mllp.sender_not_registered", "MSH-3", segment_id="MSH", segment_index=1,
                                    field_position=3)
+
+
+def rate_limited(wait_s: float) -> Hl7ParseError:
+    """AE for a sender over its message rate, telling it how long to wait (ERR-8)."""
+    return Hl7ParseError(207, "mllp.rate_limited", "message", retry_after_s=wait_s)
 
 
 def parse_outcome(error: Hl7ParseError) -> Outcome:

@@ -44,14 +44,23 @@ class ListenerConfig:
     client_ca: Path | None = None
     allow_plaintext: bool = False
     max_message_size: int = 10 * 1024 * 1024
-    max_connections_per_client: int | None = 32      # None or 0: unlimited
-    max_messages_per_second_per_client: float | None = 1000.0
+    # Per client (address, or certificate under mutual TLS); None or 0: unlimited. An interface engine
+    # forwards a whole ward over a few connections from one address: 64 leaves it room, a runaway opener not.
+    max_connections_per_client: int | None = 64
+    # Per sender (certificate, else address + MSH-3 + MSH-4). Off by default: a busy interface engine
+    # catching up after an outage must not be throttled into one; set it for senders you do not trust.
+    max_messages_per_second_per_client: float | None = None
     group_commit_ms: float = 5.0                     # 0: one commit per message
     max_batch: int = 500
     shutdown_timeout_s: float = 30.0
     audit_interval_s: float = 60.0
     db_retry_max_s: float = 5.0
     connect_timeout_s: int = 5
+    frame_timeout_s: float = 30.0                    # a started frame must end within this; 0: never
+    idle_timeout_s: float = 900.0                    # no complete frame for this long closes; 0: never
+    max_buffered_bytes: int = 256 * 1024 * 1024      # partial frames of all connections together; 0: no cap
+    offload_frame_bytes: int = 64 * 1024             # larger frames are parsed off the event loop
+    wedge_after_s: float = 10.0                      # flushes failing this long with the database up: rebuild
 
     def validate(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -60,6 +69,8 @@ class ListenerConfig:
             raise ListenerConfigError("--client-ca needs --tls-cert and --tls-key")
         if self.max_message_size < 1 or self.group_commit_ms < 0 or self.max_batch < 1:
             raise ListenerConfigError("max_message_size and max_batch must be positive, group_commit_ms >= 0")
+        if min(self.frame_timeout_s, self.idle_timeout_s, self.max_buffered_bytes, self.wedge_after_s) < 0:
+            raise ListenerConfigError("timeouts, max_buffered_bytes and wedge_after_s must be >= 0")
         check_transport(self.host, self.tls_cert is not None, self.allow_plaintext)
 
 
@@ -85,6 +96,12 @@ class ListenerStats:
     mean_batch_size: float = 0.0
     mean_commit_ms: float = 0.0  # one flush: COPY, insert, commit (fsync)
     commit_failures: int = 0     # messages NAKed because their commit failed
+    session_resets: int = 0      # landing sessions replaced after a failure that was not about the content
+    degraded: int = 0            # wedge detector rebuilds (audited listener.degraded)
+    frame_timeouts: int = 0      # connections closed inside a frame that took too long (slow bytes)
+    idle_timeouts: int = 0       # connections closed after idle_timeout_s without a message
+    buffer_cap_closes: int = 0   # connections closed because partial frames of all passed max_buffered_bytes
+    offloaded_frames: int = 0    # frames parsed off the event loop
     unstorable: int = 0
     control_ids_reused: int = 0
     seconds: float = 0.0
@@ -113,7 +130,7 @@ class Runtime:
         assert ring is not None
         committer = GroupCommitter(connect, ring, window_s=self.config.group_commit_ms / 1000,
                                    batch_id=self.batch_id, max_batch=self.config.max_batch,
-                                   retry_max_s=self.config.db_retry_max_s)
+                                   retry_max_s=self.config.db_retry_max_s, wedge_after_s=self.config.wedge_after_s)
         try:
             await committer.call(ensure_registry)
         except DatabaseUnavailable:
@@ -188,6 +205,7 @@ class Runtime:
         stats.inline_commits = c.inline_commits
         stats.mean_commit_ms = c.mean_commit_ms
         stats.unstorable, stats.control_ids_reused = c.unstorable, c.counts.control_ids_reused
+        stats.session_resets, stats.degraded = c.session_resets, c.degraded
         stats.seconds = round(time.monotonic() - self._started, 3)
 
     async def _audit_loop(self) -> None:

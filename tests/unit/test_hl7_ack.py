@@ -72,8 +72,17 @@ def test_error_ack_v25_has_err_location_and_code_but_no_content() -> None:
                         field_position=3)
     ack = build_ack(msg, "AE", error=err, control_id="ACK-2", now=NOW)
     assert segments(ack)[1:] == [["MSA", "AE", "CTRL-7"],
-                                 ["ERR", "", "PID^2^3", "102^Data type error^HL70357", "E"]]
+                                 ["ERR", "", "PID^2^3", "102^Data type error^HL70357", "E", "", "", "",
+                                  "rule pid.identifier.format"]]
     assert SECRET.encode() not in ack
+
+
+def test_a_retryable_error_names_its_rule_and_wait_in_err8() -> None:
+    msg = parse_message(message(version="2.6"))
+    err = Hl7ParseError(207, "mllp.rate_limited", "message", retry_after_s=1.5)
+    err_segment = segments(build_ack(msg, "AE", error=err, control_id="A", now=NOW))[2]
+    assert err_segment[3:5] == ["207^Application internal error^HL70357", "E"]
+    assert err_segment[8] == "rule mllp.rate_limited; retry after 1.5 s"
 
 
 @pytest.mark.parametrize(("version", "msh9"), [("2.1", "ACK"), ("2.2", "ACK^R01"), ("2.3", "ACK^R01"),
@@ -118,21 +127,28 @@ def reject(raw: bytes) -> tuple[Hl7ParseError, list[list[str]]]:
     return info.value, segments(ack, "utf-8")
 
 
-def test_unparsable_message_gets_a_best_effort_ack_without_the_faulty_field() -> None:
+def test_unparsable_message_gets_an_ack_that_echoes_only_its_control_id() -> None:
     err, (msh, msa, err_segment) = reject(
         b"MSH|^~\\&|SENDER|FAC|RECV|FAC|20260301120000||ADT^A01|MSG001|P|1.0\rPID|1\r")
     assert err.rule == "version.unsupported"
-    assert msh[2:6] == ["RECV", "FAC", "SENDER", "FAC"] and msh[11] == "2.5" and "1.0" not in msh
-    assert msa == ["MSA", "AR", "MSG001"]
-    assert err_segment == ["ERR", "", "MSH^1^12", "203^Unsupported version id^HL70357", "E"]
+    assert msh[2:6] == ["", "", "", ""] and msh[8] == "ACK^^ACK" and msh[10] == "P" and msh[11] == "2.5"
+    assert "1.0" not in msh and msa == ["MSA", "AR", "MSG001"]
+    assert err_segment == ["ERR", "", "MSH^1^12", "203^Unsupported version id^HL70357", "E", "", "", "",
+                           "rule version.unsupported"]
+
+
+def test_an_identifier_in_the_routing_fields_of_an_unparsable_message_is_not_sent_back() -> None:
+    _, (msh, msa, _) = reject(f"MSH|^~\\&|{SECRET}|{SECRET}|{SECRET}|{SECRET}|2026||ADT^{SECRET}|M9|{SECRET}|"
+                              f"2.5\rPID|1\rXX\r".encode())
+    assert SECRET not in "|".join(msh) and msa == ["MSA", "AR", "M9"]
 
 
 def test_missing_control_id_and_bad_encoding_characters() -> None:
     _, (msh, msa, err_segment) = reject(b"MSH|^~\\&#|||||20191127||ACK^R40|||2.7\r\nMSA|CA|x\r\n")
     assert msh[1] == "^~\\&#" and msa == ["MSA", "AR", ""] and err_segment[2] == "MSH^1^10"
     _, (msh, msa, err_segment) = reject(b"MSH|^~\\\\&|SE050|050|PACS|050|2012||ADT^A01|102|T|2.6\r")
-    assert msh[1] == "^~\\&" and msh[2:6] == ["PACS", "050", "SE050", "050"] and msa[2] == "102"
-    assert err_segment[2:] == ["MSH^1^2", "102^Data type error^HL70357", "E"]
+    assert msh[1] == "^~\\&" and msh[2:6] == ["", "", "", ""] and msa[2] == "102"
+    assert err_segment[2:5] == ["MSH^1^2", "102^Data type error^HL70357", "E"]
 
 
 def test_no_msh_at_all_and_invalid_segment() -> None:
@@ -146,23 +162,23 @@ def test_no_msh_at_all_and_invalid_segment() -> None:
 def test_undecodable_bytes_are_never_echoed() -> None:
     raw = "MSH|^~\\&|APP|医院|RCV|F|2026||ADT^A01|M2|P|2.5||||||UNICODE UTF-8\rPID|1||\udcff\r"
     err, (msh, msa, err_segment) = reject(raw.encode("utf-8", errors="surrogateescape"))
-    assert err.field_path == "PID-3" and msh[2:6] == ["RCV", "F", "APP", "医院"] and msh[17] == "UNICODE UTF-8"
+    assert err.field_path == "PID-3" and msh[2:6] == ["", "", "", ""] and msh[17] == "UNICODE UTF-8"
     assert msa == ["MSA", "AR", "M2"] and err_segment[2] == "PID^2^3"
     # An undecodable MSH: nothing after the first non-ASCII byte can be trusted, nor is it echoed.
     raw = "MSH|^~\\&|APP|\udcff院|RCV|F|2026||ADT^A01|M3|P|2.5\rPID|1\r"
     err, (msh, msa, err_segment) = reject(raw.encode("utf-8", errors="surrogateescape"))
-    assert err.field_path == "MSH-4" and msh[2:6] == ["", "", "APP", ""] and msa == ["MSA", "AR", ""]
+    assert err.field_path == "MSH-4" and msh[2:6] == ["", "", "", ""] and msa == ["MSA", "AR", ""]
 
 
 def test_unknown_charset_is_not_echoed_and_gb18030_fields_survive_a_failed_parse() -> None:
     _, (msh, msa, err_segment) = reject(b"MSH|^~\\&|A|B|C|D|2026||ADT^A01|M4|P|2.5||||||KOI8\r")
-    assert len(msh) == 12 and msh[2:6] == ["C", "D", "A", "B"] and err_segment[2] == "MSH^1^18"
+    assert len(msh) == 12 and msh[2:6] == ["", "", "", ""] and err_segment[2] == "MSH^1^18"
     raw = ("MSH|^~\\&|监护仪亅网关|医院|W|H|2026||ADT^A01|M5|P|2.5||||||GB 18030-2000\rPIDX|1\r").encode("gb18030")
     with pytest.raises(Hl7ParseError) as info:
         parse_message(raw)
     ack = build_ack(None, "AR", error=info.value, control_id="N", now=NOW, raw=raw)
     msh = segments(ack, "gb18030")[0]
-    assert msh[2:6] == ["W", "H", "监护仪亅网关", "医院"] and msh[17] == "GB 18030-2000"
+    assert msh[2:6] == ["", "", "", ""] and msh[17] == "GB 18030-2000" and segments(ack, "gb18030")[1][2] == "M5"
 
 
 def test_unknown_code_is_refused() -> None:
