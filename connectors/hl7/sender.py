@@ -63,7 +63,9 @@ def ack_code_and_reason(ack: bytes) -> tuple[str, str]:
     return code, f"{table} {rule}".strip()
 
 
-class _Connection:
+class MllpConnection:
+    """One stop-and-wait MLLP client connection (reconnect with ``open``)."""
+
     def __init__(self, host: str, port: int, ctx: ssl.SSLContext | None, timeout: float) -> None:
         self.host, self.port, self.ctx, self.timeout = host, port, ctx, timeout
         self.reader: asyncio.StreamReader | None = None
@@ -96,7 +98,7 @@ class _Connection:
 async def _send_share(host: str, port: int, share: Sequence[tuple[str, bytes]], report: SendReport, *,
                       ctx: ssl.SSLContext | None, deadline: float, timeout: float, backoff: tuple[float, float],
                       on_ack: Callable[[str, str], None] | None) -> None:
-    conn = _Connection(host, port, ctx, timeout)
+    conn = MllpConnection(host, port, ctx, timeout)
     rng = random.Random()
     for cid, message in share:
         first = time.monotonic()
