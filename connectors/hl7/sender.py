@@ -99,7 +99,7 @@ async def _send_share(host: str, port: int, share: Sequence[tuple[str, bytes]], 
                       ctx: ssl.SSLContext | None, deadline: float, timeout: float, backoff: tuple[float, float],
                       on_ack: Callable[[str, str], None] | None) -> None:
     conn = MllpConnection(host, port, ctx, timeout)
-    rng = random.Random()
+    rng = random.Random()  # noqa: S311 - jitter of a resend back-off, not a secret
     for cid, message in share:
         first = time.monotonic()
         wait = backoff[0]
@@ -113,7 +113,7 @@ async def _send_share(host: str, port: int, share: Sequence[tuple[str, bytes]], 
                     await conn.open()
                 report.attempts[cid] += 1
                 code, reason = ack_code_and_reason(await conn.exchange(message))
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ssl.SSLError):
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ssl.SSLError):
                 conn.close()
                 report.reconnects += 1
                 report.final[cid] = "lost"
