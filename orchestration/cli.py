@@ -6,6 +6,7 @@ non-zero on failure. Nothing printed here ever contains a personal value or a ke
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -29,6 +30,23 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 console = Console(stderr=True, soft_wrap=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+NO_STATE_COMMANDS = {"generate"}  # commands that touch neither the state folder nor a database
+_debug = {"on": False}
+
+
+@app.callback()
+def _every_command(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="On failure, show the full traceback.")] = False,
+) -> None:
+    """Say which state folder and server the command uses (on stderr, so --json output stays clean)."""
+    from orchestration.state import state_line
+
+    _debug["on"] = debug
+    if ctx.invoked_subcommand not in NO_STATE_COMMANDS and not ctx.resilient_parsing:
+        console.print(f"[dim]{state_line(load_settings())}[/dim]", highlight=False)
 
 
 def emit(data: dict, as_json: bool) -> None:
@@ -93,7 +111,7 @@ def db_url(role: Annotated[str, typer.Option(help="pipeline, analyst, compliance
 
     if role not in ("pipeline", "analyst", "compliance", "admin"):
         raise fail(f"--role must be pipeline, analyst, compliance or admin, not {role!r}")
-    sys.stdout.write(role_url(load_settings(), role) + "\n")
+    sys.stdout.write(role_url(load_settings(), role, start=False) + "\n")
 
 
 @app.command()
@@ -257,12 +275,34 @@ def run(as_json: JsonFlag = False) -> None:
     """Materialize everything in-process: inbox → landing → dbt layers → checks. Non-zero if a blocking check fails."""
     from orchestration.runner import run_everything
 
-    outcome = run_everything(load_settings())
+    with _progress_bar("building", disable=as_json) as progress:
+        outcome = run_everything(load_settings(), progress=progress, debug=_debug["on"])
     emit(outcome.as_dict(), as_json)
     if not as_json:
         outcome.print(console)
     if not outcome.ok:
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _progress_bar(label: str, *, disable: bool):
+    """A bar on the real stderr (the run redirects sys.stderr into its log) fed with (done, total, what)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("{task.description}"), console=Console(file=sys.stderr), disable=disable,
+                   transient=True)
+    task = bar.add_task("", total=None)
+
+    def update(done: int, total: int, what: str) -> None:
+        if done == 1:
+            bar.start()  # only once there is work to show: a failed preflight leaves no empty bar behind
+        bar.update(task, completed=done, total=max(total, done), description=what[-30:])
+
+    try:
+        yield update
+    finally:
+        bar.stop()
 
 
 @app.command()
@@ -385,18 +425,24 @@ def demo(
         raise typer.Exit(1)
 
 
-def main() -> None:
-    try:
-        app()
-    except Exception as exc:  # a clear message, no traceback full of values
-        from connectors.crypto import KeyError_
-        from orchestration.keys import KeyRotationError
-        from orchestration.warehouse.database import DatabaseError
+def _debug_first(args: list[str]) -> list[str]:
+    """Accept --debug anywhere (`wardflow run --debug`) except in what `wardflow dbt` passes on to dbt."""
+    if args[:1] == ["dbt"] or "--debug" not in args:
+        return args
+    return ["--debug", *[a for a in args if a != "--debug"]]
 
-        if isinstance(exc, KeyError_ | DatabaseError | FileNotFoundError | KeyRotationError):
-            console.print(f"[red]error:[/red] {exc}")
-            sys.exit(2)
-        raise
+
+def main() -> None:
+    """Run the command; a failure ends in one line with cause and fix (traceback only with --debug)."""
+    from orchestration.errors import exit_code, one_line
+
+    try:
+        app(args=_debug_first(sys.argv[1:]), prog_name="wardflow")
+    except Exception as exc:  # a clear message, no traceback full of values
+        if _debug["on"]:
+            console.print_exception()
+        console.print(f"[red]error:[/red] {one_line(exc)}", highlight=False)
+        sys.exit(exit_code(exc))
 
 
 if __name__ == "__main__":

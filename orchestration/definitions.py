@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import sys
-from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -13,18 +10,12 @@ from dagster_dbt import DbtCliResource
 from orchestration.assets.dbt import wardflow_dbt_assets
 from orchestration.assets.landing import landing_inbox
 from orchestration.checks.gx_checks import build_privacy_checks, vital_signs_quality
-from orchestration.project import wardflow_dbt
+from orchestration.project import dbt_executable, wardflow_dbt
 from orchestration.resources import WardflowWarehouse
 from orchestration.sensors import inbox_sensor, ingest_job
 
 everything_job = dg.define_asset_job("wardflow_all", selection=dg.AssetSelection.all())
 daily = dg.ScheduleDefinition(job=everything_job, cron_schedule="15 2 * * *", name="nightly_build")
-
-
-def dbt_executable() -> str:
-    """The dbt next to this interpreter (the venv), so that PATH need not include the venv."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
 def build_definitions() -> dg.Definitions:
