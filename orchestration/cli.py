@@ -432,6 +432,49 @@ def _debug_first(args: list[str]) -> list[str]:
     return ["--debug", *[a for a in args if a != "--debug"]]
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
+def dbt(ctx: typer.Context) -> None:
+    """dbt as typed (`wardflow dbt build -s analytics`, `wardflow dbt show -s …`) with the project's connection."""
+    from orchestration.dbt_cli import run_dbt
+
+    raise typer.Exit(run_dbt(load_settings(), list(ctx.args)))
+
+
+@app.command()
+def docs(
+    port: Annotated[int, typer.Option(help="Port of the docs site.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+) -> None:
+    """Build the dbt docs (models, columns, lineage; catalog read from the database) and serve them."""
+    from orchestration.dbt_cli import serve_docs
+
+    console.print(f"dbt docs: http://{host}:{port}  (after `dbt docs generate`; Ctrl-C stops it)", highlight=False)
+    raise typer.Exit(serve_docs(load_settings(), host, port))
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+) -> None:
+    """The Dagster UI (asset graph, checks, run history of `wardflow run`): `dagster dev` set up for this project."""
+    import os
+
+    from orchestration.ui import dagster_dev_argv, dagster_env, prepare, write_dotenv
+
+    settings = load_settings()
+    env = {**os.environ, **dagster_env(settings)}
+    write_dotenv(settings)
+    warning = prepare(settings)
+    if warning:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    console.print(f"Dagster UI: http://{host}:{port}  (run history {env['DAGSTER_HOME']}; Ctrl-C stops it)",
+                  highlight=False)
+    os.chdir(settings.home)  # not the project folder: dagster dev lets a .env there override DAGSTER_HOME
+    argv = dagster_dev_argv(host, port)
+    os.execve(argv[0], argv, env)  # noqa: S606 - becomes dagster dev, so Ctrl-C and signals reach it directly
+
+
 def main() -> None:
     """Run the command; a failure ends in one line with cause and fix (traceback only with --debug)."""
     from orchestration.errors import exit_code, one_line

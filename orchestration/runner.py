@@ -84,10 +84,10 @@ def ensure_dagster_home(settings: Settings) -> str:
     home = os.environ.get("DAGSTER_HOME") or str(settings.home / "dagster")
     os.makedirs(home, exist_ok=True)
     os.environ["DAGSTER_HOME"] = home
-    config = os.path.join(home, "dagster.yaml")
-    if not os.path.exists(config):
-        with open(config, "w") as handle:
-            handle.write("telemetry:\n  enabled: false\n")
+    config = Path(home) / "dagster.yaml"
+    text = config.read_text() if config.exists() else "telemetry:\n  enabled: false\n"
+    if "nux:" not in text:  # the "join the community" dialog would cover the graph of every first visit
+        config.write_text(text.rstrip("\n") + "\nnux:\n  enabled: false\n")
     return home
 
 
