@@ -335,15 +335,17 @@ def report(out: Annotated[Path | None, typer.Option(help="Folder for the report 
 @app.command()
 def scan(
     sample_rows: Annotated[int, typer.Option(help="Rows sampled per relation.")] = 2000,
+    show_all: Annotated[bool, typer.Option("--all", help="List every hit, not only those that need a look.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Look for undeclared personal data by value in every layer; non-zero when clinical or analytics hit."""
     from orchestration.scan import scan as run_scan
 
-    report = run_scan(load_settings(), sample_rows=sample_rows)
+    with _progress_bar("scanning", disable=as_json) as progress:
+        report = run_scan(load_settings(), sample_rows=sample_rows, progress=progress)
     emit(report.as_dict(), as_json)
     if not as_json:
-        report.print(console)
+        report.print(console, everything=show_all)
     if report.failed:
         raise typer.Exit(1)
 
