@@ -290,8 +290,8 @@ def _progress_bar(label: str, *, disable: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("{task.description}"), console=Console(file=sys.stderr), disable=disable,
-                   transient=True)
+                   TextColumn("{task.description}"), console=Console(file=sys.stderr),
+                   disable=disable or not sys.stderr.isatty(), transient=True)  # a bar only on a terminal
     task = bar.add_task("", total=None)
 
     def update(done: int, total: int, what: str) -> None:
