@@ -115,8 +115,9 @@ class ScanReport:
             console.print("  " + self._layer_line(layer), highlight=False)
         shown = [r for r in self.rows if r.hits and (everything or r.layer in PROTECTED or r.verdict == "undeclared")]
         if shown:
-            table = Table("relation · column", "detector", "hits", "verdict",
-                          title="every hit" if everything else "needs a look")
+            table = Table(title="every hit" if everything else "needs a look")
+            for header in ("relation · column", "detector", "hits", "verdict"):
+                table.add_column(header, overflow="fold")  # long JSON paths wrap instead of ending in "…"
             for r in shown:
                 colour = "red" if r.layer in PROTECTED or r.verdict == "undeclared" else "green"
                 where = f"{r.relation} · {r.column}" + (f" {r.path}" if r.path else "")

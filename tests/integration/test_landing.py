@@ -192,7 +192,7 @@ def test_one_round_trip_and_copy_batches_land_alike(conn, keyring, sender):
         assert conn.info.transaction_status.name == "IDLE"
     prepared = {r[0] for r in conn.execute("select name from pg_prepared_statements where name like 'wardflow%'")}
     conn.commit()
-    assert {"wardflow_land_4", "wardflow_land_3"} <= prepared  # the two small batches went in one round trip
+    assert {"wardflow_land_0_4", "wardflow_land_0_3"} <= prepared  # the two small batches went in one round trip
     assert f"wardflow_land_{MAX_ROWS + 2}" not in prepared     # the large one by COPY
 
 
