@@ -28,7 +28,7 @@ app.add_typer(rejected_app, name="rejected")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
-console = Console(stderr=True, soft_wrap=True)
+console = Console(file=sys.stderr, soft_wrap=True)  # the real stderr: a run redirects sys.stderr into its log
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
@@ -291,12 +291,14 @@ def _progress_bar(label: str, *, disable: bool):
 
     bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.description}"), console=Console(file=sys.stderr),
-                   disable=disable or not sys.stderr.isatty(), transient=True)  # a bar only on a terminal
+                   disable=disable or not sys.stderr.isatty(), transient=True,  # a bar only on a terminal
+                   redirect_stdout=False, redirect_stderr=False)  # dbt's lines must reach the run's log, not the screen
     task = bar.add_task("", total=None)
 
     def update(done: int, total: int, what: str) -> None:
-        if done == 1:
-            bar.start()  # only once there is work to show: a failed preflight leaves no empty bar behind
+        if done == 1:  # only once there is work to show: a failed preflight leaves no empty bar behind
+            bar.reset(task)
+            bar.start()
         bar.update(task, completed=done, total=max(total, done), description=what[-30:])
 
     try:

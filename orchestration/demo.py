@@ -46,6 +46,7 @@ def run_demo(settings: Settings, *, patients: int, days: int, devices: int, seed
         "checks": {"passed": sum(c["passed"] for c in outcome.checks),
                    "failed": sum(not c["passed"] for c in outcome.checks), "details": outcome.checks},
         "next": next_commands(reports["markdown"]),
+        "log": str(outcome.log_path),
     }
     _print(summary, console)
     return summary
@@ -92,5 +93,6 @@ def _print(summary: dict, console: Console) -> None:
     console.print(f"  {nxt['docs']:<40} # dbt docs and lineage", highlight=False)
     console.print(f"  {nxt['analyst_dsn']:<40} # DSN for a BI tool", highlight=False)
     console.print(f"  report: {nxt['report']}", highlight=False)
+    console.print(f"  dbt and Dagster log: {summary['log']}", highlight=False)
     console.print(f"[{'green' if summary['ok'] else 'red'}]demo {'succeeded' if summary['ok'] else 'FAILED'}"
                   f"[/] in {summary['seconds']}s")

@@ -127,3 +127,22 @@ def test_every_command_names_its_state_folder_and_server_found_from_a_sub_folder
     assert "server WARDFLOW_DATABASE_URL" in first and "/wardflow_test_" in first
     assert json.loads(result.stdout) == {"embedded": False}
     assert not (project / "docs" / "deep" / ".wardflow").exists()
+
+
+def test_read_only_commands_leave_a_stopped_cluster_stopped(tmp_path):
+    from orchestration.warehouse.embedded import EmbeddedPostgres
+
+    home = tmp_path / "state"
+    cluster = EmbeddedPostgres(home)
+    cluster.start()
+    cluster.stop()
+    try:
+        for args in (["db", "url"], ["status"]):
+            result = wardflow(args, {"WARDFLOW_HOME": str(home)})
+            assert result.returncode == 2 and "Traceback" not in result.stderr
+            assert lines(result.stderr)[-1].startswith("error: embedded PostgreSQL in ")
+            assert "wardflow db start" in lines(result.stderr)[-1]
+            assert "(stopped)" in lines(result.stderr)[0]
+            assert not cluster.status().running
+    finally:
+        cluster.destroy()
