@@ -4,14 +4,18 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.wardflow-installed
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test install lint bench clean ui docs
 
 $(STAMP): pyproject.toml requirements.lock
+	@echo "==> creating $(VENV) with $$($(PYTHON) --version)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> installing $$(grep -c '==' requirements.lock) pinned packages from requirements.lock (wheels only, about a minute)"
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install -q --disable-pip-version-check --only-binary=:all: -r requirements.lock
+	@echo "==> installing wardflow itself (editable: edits to the source take effect at once)"
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+	@echo "==> ready: $(BIN)/wardflow (no need to activate the venv)"
 
 install: $(STAMP)
 
@@ -20,7 +24,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@bash scripts/ensure-postgres
+	@bash scripts/ensure-chromium
 	$(BIN)/pytest -q -p no:cacheprovider
+
+ui: $(STAMP)
+	$(BIN)/wardflow ui
+
+docs: $(STAMP)
+	$(BIN)/wardflow docs
 
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration connectors expectations tests benchmarks

@@ -6,6 +6,7 @@ non-zero on failure. Nothing printed here ever contains a personal value or a ke
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -29,8 +30,25 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(devices_app, name="devices")
-console = Console(stderr=True, soft_wrap=True)
+console = Console(file=sys.stderr, soft_wrap=True)  # the real stderr: a run redirects sys.stderr into its log
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+NO_STATE_COMMANDS = {"generate"}  # commands that touch neither the state folder nor a database
+_debug = {"on": False}
+
+
+@app.callback()
+def _every_command(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="On failure, show the full traceback.")] = False,
+) -> None:
+    """Say which state folder and server the command uses (on stderr, so --json output stays clean)."""
+    from orchestration.state import state_line
+
+    _debug["on"] = debug
+    if ctx.invoked_subcommand not in NO_STATE_COMMANDS and not ctx.resilient_parsing:
+        console.print(f"[dim]{state_line(load_settings())}[/dim]", highlight=False)
 
 
 def emit(data: dict, as_json: bool) -> None:
@@ -95,7 +113,7 @@ def db_url(role: Annotated[str, typer.Option(help="pipeline, analyst, compliance
 
     if role not in ("pipeline", "analyst", "compliance", "admin"):
         raise fail(f"--role must be pipeline, analyst, compliance or admin, not {role!r}")
-    sys.stdout.write(role_url(load_settings(), role) + "\n")
+    sys.stdout.write(role_url(load_settings(), role, start=False) + "\n")
 
 
 @app.command()
@@ -266,12 +284,36 @@ def run(as_json: JsonFlag = False) -> None:
     """Materialize everything in-process: inbox → landing → dbt layers → checks. Non-zero if a blocking check fails."""
     from orchestration.runner import run_everything
 
-    outcome = run_everything(load_settings())
+    with _progress_bar("building", disable=as_json) as progress:
+        outcome = run_everything(load_settings(), progress=progress, debug=_debug["on"])
     emit(outcome.as_dict(), as_json)
     if not as_json:
         outcome.print(console)
     if not outcome.ok:
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _progress_bar(label: str, *, disable: bool):
+    """A bar on the real stderr (the run redirects sys.stderr into its log) fed with (done, total, what)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("{task.description}"), console=Console(file=sys.stderr),
+                   disable=disable or not sys.stderr.isatty(), transient=True,  # a bar only on a terminal
+                   redirect_stdout=False, redirect_stderr=False)  # dbt's lines must reach the run's log, not the screen
+    task = bar.add_task("", total=None)
+
+    def update(done: int, total: int, what: str) -> None:
+        if done == 1:  # only once there is work to show: a failed preflight leaves no empty bar behind
+            bar.reset(task)
+            bar.start()
+        bar.update(task, completed=done, total=max(total, done), description=what[-30:])
+
+    try:
+        yield update
+    finally:
+        bar.stop()
 
 
 @app.command()
@@ -304,15 +346,17 @@ def report(out: Annotated[Path | None, typer.Option(help="Folder for the report 
 @app.command()
 def scan(
     sample_rows: Annotated[int, typer.Option(help="Rows sampled per relation.")] = 2000,
+    show_all: Annotated[bool, typer.Option("--all", help="List every hit, not only those that need a look.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Look for undeclared personal data by value in every layer; non-zero when clinical or analytics hit."""
     from orchestration.scan import scan as run_scan
 
-    report = run_scan(load_settings(), sample_rows=sample_rows)
+    with _progress_bar("scanning", disable=as_json) as progress:
+        report = run_scan(load_settings(), sample_rows=sample_rows, progress=progress)
     emit(report.as_dict(), as_json)
     if not as_json:
-        report.print(console)
+        report.print(console, everything=show_all)
     if report.failed:
         raise typer.Exit(1)
 
@@ -394,18 +438,67 @@ def demo(
         raise typer.Exit(1)
 
 
-def main() -> None:
-    try:
-        app()
-    except Exception as exc:  # a clear message, no traceback full of values
-        from connectors.crypto import KeyError_
-        from orchestration.keys import KeyRotationError
-        from orchestration.warehouse.database import DatabaseError
+def _debug_first(args: list[str]) -> list[str]:
+    """Accept --debug anywhere (`wardflow run --debug`) except in what `wardflow dbt` passes on to dbt."""
+    if args[:1] == ["dbt"] or "--debug" not in args:
+        return args
+    return ["--debug", *[a for a in args if a != "--debug"]]
 
-        if isinstance(exc, KeyError_ | DatabaseError | FileNotFoundError | KeyRotationError):
-            console.print(f"[red]error:[/red] {exc}")
-            sys.exit(2)
-        raise
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
+def dbt(ctx: typer.Context) -> None:
+    """dbt as typed (`wardflow dbt build -s analytics`, `wardflow dbt show -s …`) with the project's connection."""
+    from orchestration.dbt_cli import run_dbt
+
+    raise typer.Exit(run_dbt(load_settings(), list(ctx.args)))
+
+
+@app.command()
+def docs(
+    port: Annotated[int, typer.Option(help="Port of the docs site.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+) -> None:
+    """Build the dbt docs (models, columns, lineage; catalog read from the database) and serve them."""
+    from orchestration.dbt_cli import serve_docs
+
+    console.print(f"dbt docs: http://{host}:{port}  (after `dbt docs generate`; Ctrl-C stops it)", highlight=False)
+    raise typer.Exit(serve_docs(load_settings(), host, port))
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+) -> None:
+    """The Dagster UI (asset graph, checks, run history of `wardflow run`): `dagster dev` set up for this project."""
+    import os
+
+    from orchestration.ui import dagster_dev_argv, dagster_env, prepare, write_dotenv
+
+    settings = load_settings()
+    env = {**os.environ, **dagster_env(settings)}
+    write_dotenv(settings)
+    warning = prepare(settings)
+    if warning:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    console.print(f"Dagster UI: http://{host}:{port}  (run history {env['DAGSTER_HOME']}; Ctrl-C stops it)",
+                  highlight=False)
+    os.chdir(settings.home)  # not the project folder: dagster dev lets a .env there override DAGSTER_HOME
+    argv = dagster_dev_argv(host, port)
+    os.execve(argv[0], argv, env)  # noqa: S606 - becomes dagster dev, so Ctrl-C and signals reach it directly
+
+
+def main() -> None:
+    """Run the command; a failure ends in one line with cause and fix (traceback only with --debug)."""
+    from orchestration.errors import exit_code, one_line
+
+    try:
+        app(args=_debug_first(sys.argv[1:]), prog_name="wardflow")
+    except Exception as exc:  # a clear message, no traceback full of values
+        if _debug["on"]:
+            console.print_exception()
+        console.print(f"[red]error:[/red] {one_line(exc)}", highlight=False)
+        sys.exit(exit_code(exc))
 
 
 if __name__ == "__main__":

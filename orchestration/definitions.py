@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import sys
-from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -13,18 +10,12 @@ from dagster_dbt import DbtCliResource
 from orchestration.assets.dbt import wardflow_dbt_assets
 from orchestration.assets.landing import landing_inbox
 from orchestration.checks.gx_checks import build_privacy_checks, vital_signs_quality
-from orchestration.project import wardflow_dbt
+from orchestration.project import dbt_executable, wardflow_dbt
 from orchestration.resources import WardflowWarehouse
-from orchestration.sensors import inbox_sensor, ingest_job
+from orchestration.sensors import downstream_job, inbox_sensor, ingest_job, landed_batches_sensor
 
 everything_job = dg.define_asset_job("wardflow_all", selection=dg.AssetSelection.all())
 daily = dg.ScheduleDefinition(job=everything_job, cron_schedule="15 2 * * *", name="nightly_build")
-
-
-def dbt_executable() -> str:
-    """The dbt next to this interpreter (the venv), so that PATH need not include the venv."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
 def build_definitions() -> dg.Definitions:
@@ -32,9 +23,9 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[landing_inbox, wardflow_dbt_assets],
         asset_checks=[*build_privacy_checks(manifest), vital_signs_quality],
-        jobs=[everything_job, ingest_job],
+        jobs=[everything_job, ingest_job, downstream_job],
         schedules=[daily],
-        sensors=[inbox_sensor],
+        sensors=[inbox_sensor, landed_batches_sensor],
         resources={"dbt": DbtCliResource(project_dir=wardflow_dbt, dbt_executable=dbt_executable()), "warehouse": WardflowWarehouse()},
     )
 

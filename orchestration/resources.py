@@ -14,17 +14,26 @@ from connectors.settings import Settings, load_settings
 from orchestration.warehouse.database import connect, role_params
 
 
-def dbt_environment(settings: Settings, ring: KeyRing) -> dict[str, str]:
-    """Environment for dbt: connection through env_var(), keys through PGOPTIONS (never in dbt's files)."""
-    params = role_params(settings, "pipeline")
+def dbt_connection_env(settings: Settings, params: dict[str, str] | None = None) -> dict[str, str]:
+    """Where dbt connects (no password, no key). `dbt parse` gets the same values as `dbt build`: dbt hashes
+    host, port, user and database into partial_parse.msgpack and re-parses everything when they differ."""
+    params = params or role_params(settings, "pipeline")
     return {
         "WARDFLOW_PG_HOST": params.get("host", "127.0.0.1"),
         "WARDFLOW_PG_PORT": params.get("port", "5432"),
         "WARDFLOW_PG_USER": params["user"],
         "WARDFLOW_PG_DBNAME": params.get("dbname", "wardflow"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def dbt_environment(settings: Settings, ring: KeyRing) -> dict[str, str]:
+    """Environment for dbt: connection through env_var(), keys through PGOPTIONS (never in dbt's files)."""
+    params = role_params(settings, "pipeline")
+    return {
+        **dbt_connection_env(settings, params),
         "DBT_ENV_SECRET_WARDFLOW_PG_PASSWORD": params.get("password", ""),
         "PGOPTIONS": ring.pg_options(),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 
 

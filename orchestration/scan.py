@@ -21,7 +21,7 @@ import json
 import re
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,22 +105,37 @@ class ScanReport:
                 "verdicts": dict(verdicts), "failures": [r.as_dict() for r in self.failures],
                 "errors": self.errors, "skipped": self.skipped, "rows": [r.as_dict() for r in self.rows]}
 
-    def print(self, console: Any) -> None:
+    def print(self, console: Any, *, everything: bool = False) -> None:
+        """Readable at 80 columns: one line per layer, then only the rows that need a look (hits in clinical or
+        analytics, undeclared hits anywhere); `everything` lists every hit. Cells wrap, never truncate."""
         from rich.table import Table
 
-        table = Table("layer", "relation", "column / path", "detector", "hits", "rate", "declared", "verdict",
-                      title=f"personal data found (sample ≤ {self.sample_rows} rows per relation)")
-        for r in self.rows:
-            if r.hits:
+        console.print(f"personal data found by value (sample ≤ {self.sample_rows} rows per relation):")
+        for layer in self.layers:
+            console.print("  " + self._layer_line(layer), highlight=False)
+        shown = [r for r in self.rows if r.hits and (everything or r.layer in PROTECTED or r.verdict == "undeclared")]
+        if shown:
+            table = Table(title="every hit" if everything else "needs a look")
+            for header in ("relation · column", "detector", "hits", "verdict"):
+                table.add_column(header, overflow="fold")  # long JSON paths wrap instead of ending in "…"
+            for r in shown:
                 colour = "red" if r.layer in PROTECTED or r.verdict == "undeclared" else "green"
-                table.add_row(r.layer, r.relation, r.column + (f" {r.path}" if r.path else ""), r.detector,
-                              f"{r.hits}/{r.values}", f"{r.hit_rate:.1%}", f"{r.identifier}/{r.treatment}",
-                              f"[{colour}]{r.verdict}[/{colour}]")
-        console.print(table)
+                where = f"{r.relation} · {r.column}" + (f" {r.path}" if r.path else "")
+                table.add_row(where, r.detector, f"{r.hits}/{r.values}", f"[{colour}]{r.verdict}[/{colour}]")
+            console.print(table)
         for e in self.errors:
             console.print(f"[yellow]not scanned:[/yellow] {e['layer']} {e['relation']} ({e['error']})")
         console.print("[red]scan failed: personal data in clinical or analytics[/red]" if self.failed
                       else "[green]scan passed: nothing found in clinical or analytics[/green]")
+
+    def _layer_line(self, layer: str) -> str:
+        rows = [r for r in self.rows if r.layer == layer]
+        hit_columns = {(r.relation, r.column, r.path) for r in rows if r.hits}
+        undeclared = {(r.relation, r.column, r.path) for r in rows if r.verdict == "undeclared"}
+        verdict = ("clean" if not hit_columns else f"{len(undeclared)} undeclared" if undeclared
+                   else "all declared")
+        relations = len({r.relation for r in rows})
+        return f"{layer:<10} {relations:>3} relations  {len(hit_columns):>4} columns with hits  {verdict}"
 
 
 # ---------------------------------------------------------------- what to scan
@@ -417,8 +432,9 @@ def _with_compiled_sql(settings: Settings, ring: Any, relations: list[Relation],
 
 
 def scan(settings: Settings, *, sample_rows: int = 2000, layers: Iterable[str] = LAYERS,
-         manifest_path: Path | None = None) -> ScanReport:
-    """Sample every relation of ``layers`` and report detector hits per column; see the module docstring."""
+         manifest_path: Path | None = None, progress: Callable[[int, int, str], None] | None = None) -> ScanReport:
+    """Sample every relation of ``layers`` and report detector hits per column; see the module docstring.
+    ``progress(done, total, relation name)`` is called after each relation."""
     from connectors.crypto import load_keyring
     from orchestration.project import prepare_manifest
     from orchestration.warehouse.database import connect
@@ -433,7 +449,9 @@ def scan(settings: Settings, *, sample_rows: int = 2000, layers: Iterable[str] =
         conn.execute("set default_transaction_read_only = on")
         relations += catalog_relations(conn, layers, {r.name for r in manifest_relations(manifest, None)})
         present = _present(conn, relations)
-        for rel in relations:
+        for done, rel in enumerate(relations, 1):
+            if progress is not None:
+                progress(done, len(relations), rel.name)
             if rel.schema is None and rel.compiled_sql is None:
                 continue  # reported by _with_compiled_sql
             if rel.schema is not None and rel.name not in present:

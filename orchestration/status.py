@@ -27,7 +27,7 @@ def persisted_relations() -> list[str]:
 
 def collect_status(settings: Settings) -> dict:
     relations: dict[str, int | None] = {}
-    with connect(settings, "pipeline") as conn:
+    with connect(settings, "pipeline", start=False) as conn:  # read-only: never starts a server
         for name in LANDING + persisted_relations():
             schema, table = name.split(".")
             exists = conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]

@@ -4,12 +4,12 @@
 from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.project import wardflow_dbt
+from orchestration.project import require_manifest, wardflow_dbt
 from orchestration.resources import WardflowWarehouse, environment
 from orchestration.translator import WardflowTranslator
 
 
-@dbt_assets(manifest=wardflow_dbt.manifest_path, project=wardflow_dbt, dagster_dbt_translator=WardflowTranslator())
+@dbt_assets(manifest=require_manifest(), project=wardflow_dbt, dagster_dbt_translator=WardflowTranslator())
 def wardflow_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WardflowWarehouse):
     """Build vault → clinical → analytics (and the audit catalog); keys reach dbt only as PGOPTIONS."""
     with environment(warehouse.dbt_env()):

@@ -29,17 +29,35 @@ class DatabaseError(RuntimeError):
     """The database cannot be reached or initialised; the message names what and never a secret."""
 
 
-def admin_url(settings: Settings, *, start: bool = True) -> str:
-    """Owner connection: WARDFLOW_DATABASE_URL, else the embedded cluster (started on demand)."""
+def admin_url(settings: Settings, *, start: bool = True, create: bool = False) -> str:
+    """Owner connection: WARDFLOW_DATABASE_URL, else the embedded cluster.
+
+    `start` starts an existing, stopped cluster; only `create` (init, demo) may create one, so that a command
+    run against the wrong state folder fails clearly instead of starting a second, empty server."""
     if settings.database_url:
+        parse_url(settings.database_url)
         return settings.database_url
     from orchestration.warehouse.embedded import EmbeddedPostgres
 
     cluster = EmbeddedPostgres(settings.home)
-    status = cluster.start() if start else cluster.status()
+    status = cluster.status()
+    if not status.running and not create and not (status.data_dir / "PG_VERSION").exists():
+        raise DatabaseError(f"no embedded PostgreSQL in state folder {settings.home} yet: run `wardflow init` "
+                            "(or `make demo`), or set WARDFLOW_HOME / WARDFLOW_DATABASE_URL")
+    if not status.running and (start or create):
+        status = cluster.start()
     if not status.running:
-        raise DatabaseError(f"embedded PostgreSQL is not running ({status.message}); run `wardflow db start`")
+        raise DatabaseError(f"embedded PostgreSQL in {settings.home} is not running: run `wardflow db start`")
     return cluster.admin_url(EMBEDDED_DBNAME)
+
+
+def parse_url(url: str) -> dict[str, str]:
+    """libpq parameters of a URL or conninfo string; the error never repeats the text (it may hold a password)."""
+    try:
+        return {k: str(v) for k, v in conninfo_to_dict(url).items()}
+    except psycopg.ProgrammingError:
+        raise DatabaseError("WARDFLOW_DATABASE_URL is malformed: write it as "
+                            "postgresql://user:password@host:port/dbname, or unset it for the embedded server") from None
 
 
 def role_passwords(settings: Settings, *, create: bool = False) -> dict[str, str]:
@@ -56,13 +74,17 @@ def role_passwords(settings: Settings, *, create: bool = False) -> dict[str, str
     return passwords
 
 
-def role_params(settings: Settings, role: str, *, start: bool = True) -> dict[str, str]:
+def role_params(settings: Settings, role: str, *, start: bool = True, create: bool = False) -> dict[str, str]:
     """libpq parameters for one role (pipeline, analyst, compliance) or 'admin'."""
-    params = {k: str(v) for k, v in conninfo_to_dict(admin_url(settings, start=start)).items()}
+    params = parse_url(admin_url(settings, start=start, create=create))
     if role == "admin":
         return params
     params["user"] = ROLE_NAMES[role]
-    password = role_passwords(settings).get(role)
+    passwords = role_passwords(settings)
+    if not passwords:
+        raise DatabaseError(f"no role passwords in {settings.secrets_dir} (state folder {settings.home}): "
+                            "run `wardflow init` with this state folder first")
+    password = passwords.get(role)
     if password:
         params["password"] = password
     else:
@@ -83,17 +105,41 @@ def role_url(settings: Settings, role: str, *, start: bool = True) -> str:
 
 
 def connect(settings: Settings, role: str = "pipeline", *, keyring: KeyRing | None = None,
-            autocommit: bool = False) -> psycopg.Connection:
-    """Open a connection as `role`; with a key ring, the session gets the purpose keys as options."""
-    params = role_params(settings, role)
+            autocommit: bool = False, start: bool = True) -> psycopg.Connection:
+    """Open a connection as `role`; with a key ring, the session gets the purpose keys as options.
+    `start=False` for read-only commands: a stopped embedded server stays stopped."""
+    params = role_params(settings, role, start=start)
     if keyring is not None:
         params["options"] = keyring.pg_options()
     params.setdefault("application_name", f"wardflow-{role}")
+    return _open(settings, params, role, autocommit=autocommit)
+
+
+def _open(settings: Settings, params: dict[str, str], role: str, *, autocommit: bool) -> psycopg.Connection:
     try:
         return psycopg.connect(make_conninfo(**params), autocommit=autocommit)
     except psycopg.OperationalError as exc:
-        raise DatabaseError(f"cannot connect as {role} to {params.get('host')}:{params.get('port')} "
-                            f"({_first_line(exc)})") from None
+        raise DatabaseError(connect_failure(settings, params, role, _first_line(exc))) from None
+
+
+def connect_failure(settings: Settings, params: dict[str, str], role: str, cause: str) -> str:
+    """One line: what failed and what to do, from libpq's first line (which holds no secret or data value)."""
+    where = f"{params.get('host', 'localhost')}:{params.get('port', '5432')}"
+    dbname = params.get("dbname", "")
+    if f'database "{dbname}" does not exist' in cause:
+        return (f"database {dbname} does not exist on {where}: create it (createdb --encoding=UTF8 "
+                f"--template=template0 {dbname}) or fix WARDFLOW_DATABASE_URL")
+    if "role" in cause and "does not exist" in cause:
+        return f"cannot connect as {role} to {where}: the role does not exist; run `wardflow init`"
+    if "password authentication failed" in cause or "no password supplied" in cause:
+        fix = ("fix the password in WARDFLOW_DATABASE_URL" if role == "admin" else
+               f"the passwords in {settings.secrets_dir} belong to another database; run `wardflow init` "
+               "with this state folder, or set WARDFLOW_HOME to the right one")
+        return f"cannot connect as {role} to {where}: password rejected; {fix}"
+    if "refused" in cause or "timeout" in cause or "could not translate host name" in cause:
+        return (f"no PostgreSQL answers at {where}: start it (`wardflow db start` for the embedded one) "
+                "or fix WARDFLOW_DATABASE_URL")
+    return f"cannot connect as {role} to {where} ({cause})"
 
 
 def _first_line(exc: Exception) -> str:
@@ -115,11 +161,11 @@ class InitReport:
 
 def init_database(settings: Settings) -> InitReport:
     """Extensions, roles, schemas, grants, crypto functions, audit chain, landing tables. Idempotent."""
-    key_existed = bool(settings.master_key) or settings.key_file.exists()
-    ring = load_keyring(settings, create=True)
-    passwords = role_passwords(settings, create=True)
-    params = role_params(settings, "admin")
-    with psycopg.connect(make_conninfo(**params), autocommit=True) as conn:
+    params = role_params(settings, "admin", create=True)
+    with _open(settings, params, "admin", autocommit=True) as conn:  # reach the server before creating files
+        key_existed = bool(settings.master_key) or settings.key_file.exists()
+        ring = load_keyring(settings, create=True)
+        passwords = role_passwords(settings, create=True)
         encoding = conn.info.parameter_status("server_encoding")
         if encoding != "UTF8":  # names in any script (GB 18030, Latin, …) and staging's text-built documents
             raise DatabaseError(f"database {params.get('dbname', '')} has encoding {encoding}: wardflow needs a UTF8 "

@@ -1,6 +1,6 @@
 """The embedded warehouse: a private PostgreSQL cluster used when ``WARDFLOW_DATABASE_URL`` is unset.
 
-Everything lives under ``home`` (``WARDFLOW_HOME``, default ``./.wardflow``)::
+Everything lives under ``home`` (``WARDFLOW_HOME``, else ``.wardflow`` in the project folder)::
 
     home/secrets/admin_password  superuser password, generated once (folder 0700, file 0600)
     home/pg/data                 the data directory, or a symlink to it (root, see below)
@@ -722,5 +722,7 @@ class EmbeddedPostgres:
 
 
 def default_home() -> Path:
-    """WARDFLOW_HOME, else ./.wardflow (read when called, never at import)."""
-    return Path(os.environ.get("WARDFLOW_HOME") or ".wardflow")
+    """The state folder `load_settings` finds (WARDFLOW_HOME, else the project's .wardflow; read when called)."""
+    from connectors.settings import load_settings
+
+    return load_settings().home

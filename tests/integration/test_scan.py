@@ -117,3 +117,27 @@ def test_json_paths():
     assert list(json_leaves(entry)) == [("Bundle.entry.fullUrl", "urn:uuid:1"), ("Patient.name.family", "张"),
                                         ("Device.serialNumber", "S1")]
     assert list(json_leaves({"a": [{"b": 1, "c": True}, "x"]})) == [("$.a[*].b", "1"), ("$.a[*]", "x")]
+
+
+def printed(report: ScanReport, **kwargs) -> list[str]:
+    from rich.console import Console
+
+    console = Console(width=80, record=True, force_terminal=False)
+    report.print(console, **kwargs)
+    return console.export_text().splitlines()
+
+
+@pytest.mark.parametrize("everything", [False, True])
+def test_the_printed_report_fits_80_columns_without_cutting_cells(planted_report, everything):
+    lines = printed(planted_report, everything=everything)
+    assert all(len(line) <= 80 for line in lines)
+    assert not any("…" in line for line in lines), [line for line in lines if "…" in line][:3]
+    text = "\n".join(lines)
+    assert "scan_planted" in text and "scan failed" in text
+    assert not any(value in text for value in PLANTED)
+
+
+def test_the_short_report_lists_only_what_needs_a_look(clean_report):
+    lines = printed(clean_report)
+    assert any(line.strip().startswith("clinical") and "clean" in line for line in lines)
+    assert not any("stg_hl7" in line for line in lines)  # declared hits in staging: a count, not rows
