@@ -1,0 +1,151 @@
+"""Detectors of personal names: Chinese names (single, compound and minority surnames; with a cue word
+before or after, or strong enough alone), Tibetan/Uyghur-style names, names in pinyin (either order,
+any case) and English names after a title or a relation word. Pure; spans only, never logged."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from deid.lexicon import (AFTER_NAME_WORDS, COMPOUND_SURNAMES, CUES_AFTER, CUES_BEFORE, GIVEN_CHARS, MINORITY_NAME_PARTS,
+                          NOT_GIVEN, NOT_NAMES, PINYIN_EXTRA_SURNAMES, SINGLE_SURNAMES)
+from deid.pinyin import PINYIN_WORDS_IN_ENGLISH, is_pinyin_given, pinyin_surnames
+from deid.text import HAN, Span, Views, alternation
+
+TITLES = ("护士长", "医生", "医师", "大夫", "护士", "主任", "老师", "先生", "女士", "小姐", "阿姨", "师傅", "教授",
+          "院长", "科长", "处长", "经理", "书记", "老伯", "大爷", "大妈", "奶奶", "爷爷", "叔", "姐", "哥")
+# Surnames that are also frequent function words or word starts: named only with a cue word before them.
+WEAK_SURNAMES = set("高常白石方江金马林龙史向文明于万平安和时原成全宁周余程苏任陆范夏包甘单季米左华曲冷雷关谷车"
+                    "项费管柴蒙席卫应边师商沙查麻迟官封谈惠乐南班楚劳皮满闻位区海花权强盖练井巴丰支国计索宣相初门"
+                    "云容来普母修危玉银公居干但元束衣信阴智植富由黄胡何许曾叶毛钱那都战展伊党")
+RISKY_COMPOUNDS = {"东方", "百里", "第五", "单于", "长孙", "公孙", "司空", "上官", "子车", "段干", "乐正", "公西"}
+_SURNAME = "(?:" + alternation(COMPOUND_SURNAMES) + "|[" + SINGLE_SURNAMES + "])"
+SURNAME_AT = re.compile("(?=" + _SURNAME + ")")
+_COMPOUND_AT = re.compile(alternation(COMPOUND_SURNAMES))
+CUE_BEFORE_END = re.compile("(?:" + alternation(CUES_BEFORE) + r")[ :：,，、]?$")
+CUE_AFTER = tuple(sorted(CUES_AFTER, key=len, reverse=True))
+TITLE_AFTER = tuple(sorted(TITLES, key=len, reverse=True))
+_NOT_NAMES = tuple(NOT_NAMES)
+MINORITY = re.compile("(?:" + alternation(MINORITY_NAME_PARTS) + "){2,3}")
+MINORITY_ONE = re.compile("(?:" + alternation(MINORITY_NAME_PARTS) + ")")
+DOTTED = re.compile(f"[{HAN}]{{2,6}}[·•・．.][{HAN}]{{2,8}}")
+_HAN_CHAR = re.compile(f"[{HAN}]")
+_CAP = r"(?:[A-Z][a-z]+|[A-Z]{2,})"
+PINYIN_RUN = re.compile(r"\b" + _CAP + r"(?:(?: |-)" + _CAP + r"|-[a-z]+){1,2}\b")
+EN_TITLE = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Nurse|Sister|Madam|Mdm)\.? ?(?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)")
+EN_CUE = re.compile(r"\b(?:[Pp]atient|[Pp]t|[Ww]ife|[Hh]usband|[Ss]on|[Dd]aughter|[Mm]other|[Ff]ather|[Bb]rother"
+                    r"|[Ss]ister|[Nn]eighbou?r|[Ff]riend|[Cc]aregiver|[Cc]arer|[Gg]randdaughter|[Gg]randson|[Nn]ephew"
+                    r"|[Nn]iece|[Aa]unt|[Uu]ncle|[Cc]olleague|[Nn]amed|[Cc]alled|[Cc]ontact|[Gg]uardian|[Nn]urse"
+                    r"|[Dd]octor|[Pp]hysician|[Aa]ttending|[Rr]esident|[Nn]ame|[Ss]pouse|[Pp]artner|[Ww]earer"
+                    r"|[Uu]ser|[Oo]wner)[,:]? (?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)")
+EN_NOT_NAMES = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
+                "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
+                "The", "This", "That", "His", "Her", "Their", "He", "She", "They", "It", "Was", "Is", "Has", "Had",
+                "Denies", "Reports", "Refused", "States", "Is", "Remains", "And", "With", "In", "On", "At", "Today",
+                "Yesterday", "Tomorrow", "Unit", "Bed", "Room", "Ward", "Hospital", "Doctor", "Nurse", "Patient"}
+
+
+def find(v: Views) -> list[Span]:
+    t = v.folded
+    spans: list[Span] = []
+    if v.has_han:
+        spans += _chinese(t)
+        spans += [Span(m.start(), m.end(), "name") for m in MINORITY.finditer(t)]
+        spans += [Span(m.start(), m.end(), "name") for m in MINORITY_ONE.finditer(t) if CUE_BEFORE_END.search(t[:m.start()][-6:])]
+        spans += [Span(m.start(), m.end(), "name") for m in DOTTED.finditer(t)]
+    spans += _pinyin(t)
+    for regex in (EN_TITLE, EN_CUE):
+        spans += [Span(m.start("n"), m.end("n"), "name") for m in regex.finditer(t) if _english_ok(m.group("n"))]
+    return spans
+
+
+def _english_ok(name: str) -> bool:
+    return not any(part in EN_NOT_NAMES for part in re.split(r"[ \-]", name))
+
+
+def _chinese(t: str) -> list[Span]:
+    out: list[Span] = []
+    last_end = -1
+    for m in SURNAME_AT.finditer(t):
+        i = m.start()
+        if i < last_end:
+            continue
+        span = _chinese_at(t, i)
+        if span is not None:
+            out.append(span)
+            last_end = span.end
+    return out
+
+
+def _surname_len(t: str, i: int) -> int:
+    m = _COMPOUND_AT.match(t, i)
+    return len(m.group(0)) if m else 1
+
+
+def _given_len(t: str, j: int) -> int:
+    """How many Han characters after the surname at ``j`` form a given name (0, 1 or 2)."""
+    c1 = t[j:j + 1]
+    if not c1 or not _HAN_CHAR.match(c1) or c1 in NOT_GIVEN or t.startswith(TITLE_AFTER, j):
+        return 0
+    c2 = t[j + 1:j + 2]
+    if not c2 or not _HAN_CHAR.match(c2) or c2 in NOT_GIVEN or t.startswith(CUE_AFTER, j + 1) \
+            or t.startswith(AFTER_NAME_WORDS, j + 1):
+        return 1
+    after = t[j + 2:j + 3]
+    if c2 in GIVEN_CHARS or not after or not _HAN_CHAR.match(after) or after in NOT_GIVEN \
+            or t.startswith(CUE_AFTER, j + 2):
+        return 2
+    return 1
+
+
+def _chinese_at(t: str, i: int) -> Span | None:
+    if t.startswith(_NOT_NAMES, i):
+        return None
+    sl = _surname_len(t, i)
+    surname = t[i:i + sl]
+    cue_before = CUE_BEFORE_END.search(t[max(0, i - 7):i]) is not None
+    g = _given_len(t, i + sl)
+    if g == 0:
+        # 聂医生, 王主任: the surname alone before a title is still a name.
+        if t.startswith(TITLE_AFTER, i + sl) and (cue_before or surname not in WEAK_SURNAMES):
+            return Span(i, i + sl, "name")
+        return None
+    end = i + sl + g
+    if cue_before or t.startswith(CUE_AFTER, end) or t.startswith(TITLE_AFTER, end):
+        return Span(i, end, "name")
+    if sl > 1 and surname not in RISKY_COMPOUNDS:
+        return Span(i, end, "name")
+    if g == 2 and surname not in WEAK_SURNAMES and t[i + 1] in GIVEN_CHARS and t[i + 2] in GIVEN_CHARS \
+            and not t.startswith(_NOT_NAMES, i + 1):
+        return Span(i, end, "name")
+    return None
+
+
+def _pinyin(t: str) -> list[Span]:
+    out = []
+    surnames = pinyin_surnames()
+    for m in PINYIN_RUN.finditer(t):
+        run = m.group(0)
+        cuts = [0] + [k + 1 for k, c in enumerate(run) if c in " -"] + [len(run) + 1]
+        for a, b in ((0, len(cuts) - 1), (0, len(cuts) - 2), (1, len(cuts) - 1)):
+            if b - a >= 2 and _pinyin_name(run[cuts[a]:cuts[b] - 1], surnames):
+                out.append(Span(m.start() + cuts[a], m.start() + cuts[b] - 1, "name"))
+                break
+    return out
+
+
+def _pinyin_name(run: str, surnames: frozenset[str]) -> bool:
+    tokens = re.split(r"[ \-]", run)
+    lowered = [x.lower() for x in tokens]
+    if all(x in PINYIN_WORDS_IN_ENGLISH for x in lowered) and not run.isupper():
+        return False
+    for s_index in (0, len(tokens) - 1):
+        if lowered[s_index] in surnames or lowered[s_index] in PINYIN_EXTRA_SURNAMES:
+            if is_pinyin_given("".join(x for k, x in enumerate(lowered) if k != s_index)):
+                return True
+    return False
+
+
+@lru_cache(maxsize=1)
+def _warm() -> None:
+    pinyin_surnames()
