@@ -12,38 +12,40 @@ import cn2an
 
 from deid.text import Span, Views
 
-_NUM = r"(?:[0-9]{1,2}|[1-3]?十[0-9]?)"
+_NUM = r"(?:[1-3]?十[0-9]?|[0-9]{1,2})"
 _YEAR = r"(?:18|19|20)[0-9]{2}"
 MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
           "nov": 11, "dec": 12}
 _MONTH_NAME = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
                r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
 YMD = re.compile(r"(?<![0-9])(?P<y>" + _YEAR + r") ?(?:[-/.]|年) ?(?P<m>" + _NUM + r") ?(?:[-/.]|月) ?(?P<d>" + _NUM
-                 + r")(?: ?[日号])?(?![0-9])")
+                 + r")(?: ?[日号])?(?![0-9十])")
 DMY = re.compile(r"(?<![0-9./\-])(?P<a>[0-9]{1,2})[./\-](?P<b>[0-9]{1,2})[./\-](?P<y>" + _YEAR + r")(?![0-9])")
 COMPACT = re.compile(r"(?<![0-9A-Za-z])(?P<y>(?:19|20)[0-9]{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12][0-9]|3[01])"
                      r"(?:[01][0-9]|2[0-3])?(?:[0-5][0-9]){0,2}(?![0-9A-Za-z])")
 YM = re.compile(r"(?<![0-9])(?P<y>" + _YEAR + r") ?年 ?(?P<m>" + _NUM + r") ?月(?! ?" + _NUM + r" ?[日号])"
                 r"|(?<![0-9./\-])(?P<y2>" + _YEAR + r")[-/.](?P<m2>0?[1-9]|1[0-2])(?![0-9]|[-/.][0-9])")
 MD = re.compile(r"(?<![0-9年.])(?P<m>" + _NUM + r") ?月 ?(?P<d>" + _NUM + r") ?[日号]")
-SLASH = re.compile(r"(?<![0-9/.:\-])(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9/%.]|"
+SLASH = re.compile(r"(?<![0-9/.\-])(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9/%.]|"
                    r" ?(?:片|粒|支|袋|瓶|量|剂|次|tab|dose|of|mg|ml|g\b|U\b|单位))")
+_SCORE_BEFORE = re.compile(r"(?:pain|score|scale|评分|VAS|NRS|grade|分级|Grade|power|肌力|strength)[^0-9]{0,4}$",
+                           re.IGNORECASE)
 EN_MDY = re.compile(r"\b(?P<mn>" + _MONTH_NAME + r")\.? (?P<d>[0-9]{1,2})(?:st|nd|rd|th)?(?:,? (?P<y>" + _YEAR
-                    + r"))?(?![0-9])")
+                    + r"))?(?![0-9])", re.ASCII)
 EN_DMY = re.compile(r"\b(?P<d>[0-9]{1,2})(?:st|nd|rd|th)? (?:of )?(?P<mn>" + _MONTH_NAME + r")\.?,?(?: (?P<y>"
-                    + _YEAR + r"))?\b")
-EN_MY = re.compile(r"\b(?P<mn>" + _MONTH_NAME + r")\.?,? (?P<y>" + _YEAR + r")\b")
+                    + _YEAR + r"))?\b", re.ASCII)
+EN_MY = re.compile(r"\b(?P<mn>" + _MONTH_NAME + r")\.?,? (?P<y>" + _YEAR + r")\b", re.ASCII)
 HOLIDAY = re.compile(r"除夕|大年三十|大年初[一二三四五六七八九十]|正月初[一二三四五六七八九十]|正月十五|春节|元宵节|"
                      r"清明节|端午节?|中秋节?|国庆节|国庆假期|元旦|七夕|重阳节|劳动节|圣诞节|平安夜|"
                      r"Christmas(?: Eve| Day)?|New Year's(?: Eve| Day)?|Thanksgiving(?: Day)?|Easter|"
                      r"Chinese New Year|Spring Festival|Mid-Autumn Festival|Dragon Boat Festival|Lunar New Year")
-WEEKDAY = re.compile(r"(?:星期|礼拜|周)[一二三四五六日天]|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b")
+WEEKDAY = re.compile(r"(?:星期|礼拜|周)[一二三四五六日天]|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b", re.ASCII)
 _TIME_NEAR = re.compile(r"[0-9]{1,2}[:：][0-9]{2}|[0-9一二三四五六七八九十]{1,3}[点时]|[上下中]午|凌晨|早上|早晨|晚上|"
                         r"夜间|傍晚|清晨|\b[ap]\.?m\b|morning|evening|night|afternoon|noon|midnight|上周|下周|本周|"
-                        r"这周|last|next|this|on\b|于|在")
+                        r"这周|last|next|this|on\b|于|在", re.ASCII)
 AGE = re.compile(r"(?<![0-9.])(?P<n>9[0-9]|1[0-4][0-9]) ?(?:多|余)?(?:周岁|岁|yo\b|y/o|y\.o\.|-year-old| years? old"
                  r"|-years?-old| yrs? old)"
-                 r"|(?:aged?|年龄[：:]?|[Aa]ge[：:]?|享年|高龄) ?(?P<n2>9[0-9]|1[0-4][0-9])(?![0-9])")
+                 r"|(?:aged?|年龄[：:]?|[Aa]ge[：:]?|享年|高龄) ?(?P<n2>9[0-9]|1[0-4][0-9])(?![0-9])", re.ASCII)
 AGE_CN = re.compile(r"(?P<n>九十[一二三四五六七八九]?|一百(?:零[一二三四五六七八九]|[一二三四]十[一二三四五六七八九]?|"
                     r"[一二三四五六七八九])?|百)(?:多|余)?(?:周岁|岁)")
 
@@ -117,6 +119,8 @@ def _numeric(t: str, shift: int | None) -> list[Span]:
         out.append(Span(m.start(), m.end(), "date") if 1 <= month <= 12 else None)
     for regex in (MD, SLASH):
         for m in regex.finditer(t):
+            if regex is SLASH and _SCORE_BEFORE.search(t[max(0, m.start() - 10):m.start()]):
+                continue
             shifted = _month_day(_num(m["m"]), _num(m["d"]), shift)
             out.append(None if shifted is None else Span(m.start(), m.end(), "date", shifted or None))
     return [s for s in out if s is not None]

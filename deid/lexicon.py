@@ -17,6 +17,8 @@ SINGLE_SURNAMES = (
     "郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索"
     "宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛"
     "宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由"
+    # rarer surnames
+    "佴訾郇笪禚逄鄂蒯蒉淦郄肇贲隗厍绳璩桓沃郦冒郏浑蔚暴甫钮迮隗逮阎雒闾郗昌缑宓怀仉宦钭郯"
 )
 COMPOUND_SURNAMES = (
     "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯", "长孙", "宇文", "司徒",
@@ -41,7 +43,7 @@ MINORITY_NAME_PARTS = (
     "扎西", "卓玛", "次仁", "格桑", "多吉", "央金", "德吉", "拉姆", "达瓦", "尼玛", "旺堆", "平措", "顿珠", "索朗",
     "白玛", "曲珍", "洛桑", "丹增", "琼达", "普布", "边巴", "巴桑", "罗布", "米玛", "益西", "桑吉", "措姆", "仁增",
     "旦增", "群培", "强巴", "贡布", "次旦", "德庆", "卓嘎", "嘎玛", "央宗", "斯琴", "巴特尔", "乌云", "其其格",
-    "额尔敦", "苏和", "阿依古丽", "古丽", "买买提", "艾力", "热合曼", "阿不都", "吐尔逊", "努尔", "迪丽", "热巴",
+    "额尔敦", "苏和", "高娃", "其木格", "乌兰", "图雅", "娜仁", "萨日娜", "格日勒", "阿依古丽", "古丽", "买买提", "艾力", "热合曼", "阿不都", "吐尔逊", "努尔", "迪丽", "热巴",
 )
 # Words before a name: roles, relations, address forms. Longest first is arranged by the regex builder.
 CUES_BEFORE = (
@@ -52,17 +54,27 @@ CUES_BEFORE = (
     "邻居", "朋友", "同事", "闺蜜", "室友", "同学", "保姆", "护工", "陪护", "医生", "医师", "主治医师", "主治医生",
     "主任医师", "副主任医师", "住院医师", "主管医师", "主任", "护士", "护士长", "责任护士", "护师", "药师", "技师",
     "治疗师", "康复师", "营养师", "麻醉师", "大夫", "院长", "科长", "经办人", "签字人", "委托人", "代理人", "由",
+    "病友", "老伴", "用户", "手环用户", "同事", "同学", "患友", "室友", "陪护人", "家长", "监护者",
     "交班人", "接班人", "记录人", "记录者", "执行人", "核对人", "操作者", "报告人", "审核人", "值班医生", "值班护士",
 )
 CUES_AFTER = (
     "医生", "医师", "大夫", "护士", "护士长", "主任", "老师", "先生", "女士", "小姐", "同志", "阿姨", "师傅", "老人",
     "患者", "老伯", "奶奶", "爷爷", "说", "称", "诉", "代诉", "表示", "陪同", "陪护", "来访", "探视", "看望", "签字",
     "签名", "同意", "拒绝", "要求", "告知", "联系", "电话", "来电", "送来", "送入", "到院", "已知晓", "知情",
-    "查房", "接班", "交班", "执行", "核对", "记录", "负责", "处理", "值班", "会诊", "（", "(",
+    "查房", "接班", "交班", "执行", "核对", "记录", "负责", "处理", "值班", "会诊", "于", "因", "自述", "主诉",
+    "入院", "出院", "转入", "转出", "拒绝", "反映", "询问", "来电", "昨日", "今日", "今晨", "昨晚", "前来",
 )
 # Han characters that end a name candidate: function words and frequent verbs.
 NOT_GIVEN = set("的了是在于和与及或也都又再就还已未不没有被把给对向从往到自今昨前后上下里外中内时点分秒年月日号"
-                "说称诉讲问答看见来去回进出入住院科床室号楼层岁名位个次天周医护")
+                "说称诉讲问答看见来去回进出入住院科床室号楼层岁名位个次天周医护每因")
+# Words that often follow a name: the character before them ends the name (张伟头痛 → 张伟).
+FOLLOW_WORDS = (
+    "头痛", "头晕", "胸闷", "胸痛", "腹痛", "腹胀", "腹泻", "发热", "发烧", "咳嗽", "咳痰", "气促", "气短", "恶心",
+    "呕吐", "乏力", "血压", "血糖", "心率", "心悸", "体温", "呼吸", "神志", "精神", "饮食", "睡眠", "大便", "小便",
+    "尿量", "目前", "现在", "近期", "近日", "病情", "情况", "一般", "一直", "自诉", "主诉", "既往", "诉", "拒绝",
+    "同意", "要求", "表示", "签字", "陪同", "来访", "探视", "管路", "报警", "跌倒", "步数", "出现", "突发", "再次",
+    "仍", "无", "有", "经", "行", "予", "给予", "口服", "静脉", "术后",
+)
 # Words that start right after a name and must not be read as its last character (张伟明天出院).
 AFTER_NAME_WORDS = ("明天", "明日", "明早", "明晨", "明晚", "今天", "今日", "今晨", "昨天", "昨日", "昨晚", "一直", "一般")
 # Place suffixes ending a road name, then the house-number parts.
@@ -93,3 +105,27 @@ NOT_NAMES = (
     "曾经", "叶酸", "程序", "任务", "胡言乱语", "谢谢", "苏打", "付费", "方便", "毛发", "万一", "牛奶", "葛根", "安眠", "申请", "符合", "涂抹",
 )
 PINYIN_EXTRA_SURNAMES = ("zhuge", "ouyang", "sima", "shangguan", "murong", "dongfang", "huangfu", "situ")
+# Common English given names (frequent in the US and UK registers): "First Last" is taken for a name.
+EN_FIRST_NAMES = (
+    "James", "John", "Robert", "Michael", "William", "David", "Richard", "Joseph", "Thomas", "Charles", "Daniel",
+    "Matthew", "Anthony", "Mark", "Donald", "Steven", "Paul", "Andrew", "Joshua", "Kenneth", "Kevin", "Brian",
+    "George", "Edward", "Ronald", "Timothy", "Jason", "Jeffrey", "Ryan", "Jacob", "Gary", "Nicholas", "Eric",
+    "Jonathan", "Stephen", "Larry", "Justin", "Scott", "Brandon", "Benjamin", "Samuel", "Frank", "Gregory",
+    "Raymond", "Alexander", "Patrick", "Jack", "Dennis", "Jerry", "Tyler", "Aaron", "Henry", "Adam", "Peter",
+    "Nathan", "Zachary", "Walter", "Kyle", "Harold", "Carl", "Jeremy", "Keith", "Roger", "Gerald", "Ethan",
+    "Arthur", "Terry", "Christian", "Sean", "Lawrence", "Austin", "Joe", "Noah", "Jesse", "Albert", "Bryan",
+    "Billy", "Bruce", "Willie", "Jordan", "Dylan", "Alan", "Ralph", "Gabriel", "Roy", "Juan", "Wayne", "Eugene",
+    "Logan", "Randy", "Louis", "Russell", "Vincent", "Philip", "Bobby", "Johnny", "Bradley", "Oliver", "Harry",
+    "Charlie", "Oscar", "Leo", "Alfie", "Freddie", "Archie", "Theo", "Isaac", "Lucas", "Owen", "Liam", "Mason",
+    "Mary", "Patricia", "Jennifer", "Linda", "Elizabeth", "Barbara", "Susan", "Jessica", "Sarah", "Karen",
+    "Nancy", "Lisa", "Betty", "Margaret", "Sandra", "Ashley", "Kimberly", "Emily", "Donna", "Michelle", "Dorothy",
+    "Carol", "Amanda", "Melissa", "Deborah", "Stephanie", "Rebecca", "Sharon", "Laura", "Cynthia", "Kathleen",
+    "Amy", "Shirley", "Angela", "Helen", "Anna", "Brenda", "Pamela", "Nicole", "Emma", "Samantha", "Katherine",
+    "Christine", "Debra", "Rachel", "Catherine", "Carolyn", "Janet", "Ruth", "Maria", "Heather", "Diane",
+    "Virginia", "Julie", "Joyce", "Victoria", "Olivia", "Kelly", "Christina", "Lauren", "Joan", "Evelyn",
+    "Judith", "Megan", "Cheryl", "Andrea", "Hannah", "Martha", "Jacqueline", "Frances", "Gloria", "Ann",
+    "Teresa", "Kathryn", "Sara", "Janice", "Jean", "Alice", "Madison", "Doris", "Abigail", "Julia", "Judy",
+    "Grace", "Denise", "Amber", "Marilyn", "Beverly", "Danielle", "Theresa", "Sophia", "Sophie", "Marie",
+    "Diana", "Brittany", "Natalie", "Isabella", "Charlotte", "Rose", "Alexis", "Kayla", "Amelia", "Isla", "Ava",
+    "Mia", "Ella", "Lily", "Chloe", "Ruby", "Poppy", "Evie", "Freya", "Florence", "Ivy", "Lucy", "Holly",
+)

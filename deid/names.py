@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from deid.lexicon import (AFTER_NAME_WORDS, COMPOUND_SURNAMES, CUES_AFTER, CUES_BEFORE, GIVEN_CHARS, MINORITY_NAME_PARTS,
+from deid.lexicon import (AFTER_NAME_WORDS, COMPOUND_SURNAMES, EN_FIRST_NAMES, FOLLOW_WORDS, CUES_AFTER, CUES_BEFORE, GIVEN_CHARS, MINORITY_NAME_PARTS,
                           NOT_GIVEN, NOT_NAMES, PINYIN_EXTRA_SURNAMES, SINGLE_SURNAMES)
 from deid.pinyin import PINYIN_WORDS_IN_ENGLISH, is_pinyin_given, pinyin_surnames
 from deid.text import HAN, Span, Views, alternation
@@ -24,6 +24,9 @@ SURNAME_AT = re.compile("(?=" + _SURNAME + ")")
 _COMPOUND_AT = re.compile(alternation(COMPOUND_SURNAMES))
 CUE_BEFORE_END = re.compile("(?:" + alternation(CUES_BEFORE) + r")[ :：,，、]?$")
 CUE_AFTER = tuple(sorted(CUES_AFTER, key=len, reverse=True))
+_ENDS_NAME = tuple(sorted(set(CUES_AFTER) | set(AFTER_NAME_WORDS) | set(FOLLOW_WORDS), key=len, reverse=True))
+# Conjunctions and prepositions that are also surnames: never a name before a title (和医生沟通).
+FUNCTION_SURNAMES = set("和与及向于由对把被给跟同让请经")
 TITLE_AFTER = tuple(sorted(TITLES, key=len, reverse=True))
 _NOT_NAMES = tuple(NOT_NAMES)
 MINORITY = re.compile("(?:" + alternation(MINORITY_NAME_PARTS) + "){2,3}")
@@ -31,14 +34,14 @@ MINORITY_ONE = re.compile("(?:" + alternation(MINORITY_NAME_PARTS) + ")")
 DOTTED = re.compile(f"[{HAN}]{{2,6}}[·•・．.][{HAN}]{{2,8}}")
 _HAN_CHAR = re.compile(f"[{HAN}]")
 _CAP = r"(?:[A-Z][a-z]+|[A-Z]{2,})"
-PINYIN_RUN = re.compile(r"\b" + _CAP + r"(?:(?: |-)" + _CAP + r"|-[a-z]+){1,2}\b")
-EN_TITLE = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Nurse|Sister|Madam|Mdm)\.? ?(?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)")
+PINYIN_RUN = re.compile(r"\b" + _CAP + r"(?:(?: |-)" + _CAP + r"|-[a-z]+){1,3}\b", re.ASCII)
+EN_TITLE = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Nurse|Sister|Madam|Mdm)\.? ?(?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)", re.ASCII)
 EN_CUE = re.compile(r"\b(?:[Pp]atient|[Pp]t|[Ww]ife|[Hh]usband|[Ss]on|[Dd]aughter|[Mm]other|[Ff]ather|[Bb]rother"
                     r"|[Ss]ister|[Nn]eighbou?r|[Ff]riend|[Cc]aregiver|[Cc]arer|[Gg]randdaughter|[Gg]randson|[Nn]ephew"
                     r"|[Nn]iece|[Aa]unt|[Uu]ncle|[Cc]olleague|[Nn]amed|[Cc]alled|[Cc]ontact|[Gg]uardian|[Nn]urse"
                     r"|[Dd]octor|[Pp]hysician|[Aa]ttending|[Rr]esident|[Nn]ame|[Ss]pouse|[Pp]artner|[Ww]earer"
-                    r"|[Uu]ser|[Oo]wner)[,:]? (?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)")
-EN_NOT_NAMES = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
+                    r"|[Uu]ser|[Oo]wner|[Kk]in|[Ff]or|[Bb]y)[,:]? (?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)", re.ASCII)
+EN_NOT_NAMES = {"Dr", "Mr", "Mrs", "Ms", "Miss", "Prof", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
                 "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
                 "The", "This", "That", "His", "Her", "Their", "He", "She", "They", "It", "Was", "Is", "Has", "Had",
                 "Denies", "Reports", "Refused", "States", "Is", "Remains", "And", "With", "In", "On", "At", "Today",
@@ -54,9 +57,13 @@ def find(v: Views) -> list[Span]:
         spans += [Span(m.start(), m.end(), "name") for m in MINORITY_ONE.finditer(t) if CUE_BEFORE_END.search(t[:m.start()][-6:])]
         spans += [Span(m.start(), m.end(), "name") for m in DOTTED.finditer(t)]
     spans += _pinyin(t)
+    spans += [Span(m.start(), m.end(), "name") for m in EN_FULL.finditer(t) if _english_ok(m.group(0))]
     for regex in (EN_TITLE, EN_CUE):
         spans += [Span(m.start("n"), m.end("n"), "name") for m in regex.finditer(t) if _english_ok(m.group("n"))]
     return spans
+
+
+EN_FULL = re.compile(r"\b(?:" + "|".join(EN_FIRST_NAMES) + r") [A-Z][a-z]+(?:-[A-Z][a-z]+)?\b", re.ASCII)
 
 
 def _english_ok(name: str) -> bool:
@@ -88,14 +95,9 @@ def _given_len(t: str, j: int) -> int:
     if not c1 or not _HAN_CHAR.match(c1) or c1 in NOT_GIVEN or t.startswith(TITLE_AFTER, j):
         return 0
     c2 = t[j + 1:j + 2]
-    if not c2 or not _HAN_CHAR.match(c2) or c2 in NOT_GIVEN or t.startswith(CUE_AFTER, j + 1) \
-            or t.startswith(AFTER_NAME_WORDS, j + 1):
+    if not c2 or not _HAN_CHAR.match(c2) or c2 in NOT_GIVEN or t.startswith(_ENDS_NAME, j + 1):
         return 1
-    after = t[j + 2:j + 3]
-    if c2 in GIVEN_CHARS or not after or not _HAN_CHAR.match(after) or after in NOT_GIVEN \
-            or t.startswith(CUE_AFTER, j + 2):
-        return 2
-    return 1
+    return 2
 
 
 def _chinese_at(t: str, i: int) -> Span | None:
@@ -107,11 +109,15 @@ def _chinese_at(t: str, i: int) -> Span | None:
     g = _given_len(t, i + sl)
     if g == 0:
         # 聂医生, 王主任: the surname alone before a title is still a name.
-        if t.startswith(TITLE_AFTER, i + sl) and (cue_before or surname not in WEAK_SURNAMES):
+        if t.startswith(TITLE_AFTER, i + sl) and surname not in FUNCTION_SURNAMES \
+                and (cue_before or surname not in WEAK_SURNAMES):
             return Span(i, i + sl, "name")
         return None
     end = i + sl + g
-    if cue_before or t.startswith(CUE_AFTER, end) or t.startswith(TITLE_AFTER, end):
+    if cue_before or (_isolated(t, i, end) and (surname not in WEAK_SURNAMES or t[i + sl] in GIVEN_CHARS)):
+        return Span(i, end, "name")
+    if (t.startswith(CUE_AFTER, end) or t.startswith(TITLE_AFTER, end)) \
+            and (surname not in WEAK_SURNAMES or t[i + sl] in GIVEN_CHARS):
         return Span(i, end, "name")
     if sl > 1 and surname not in RISKY_COMPOUNDS:
         return Span(i, end, "name")
@@ -121,14 +127,24 @@ def _chinese_at(t: str, i: int) -> Span | None:
     return None
 
 
+def _isolated(t: str, i: int, end: int) -> bool:
+    """A surname-led word standing alone between non-Han characters (alarm texts: "3床 秦涛 心率过高")."""
+    before = t[i - 1:i]
+    after = t[end:end + 1]
+    return (not before or not _HAN_CHAR.match(before)) and (not after or not _HAN_CHAR.match(after)
+                                                            or t.startswith(CUE_AFTER, end))
+
+
 def _pinyin(t: str) -> list[Span]:
     out = []
     surnames = pinyin_surnames()
     for m in PINYIN_RUN.finditer(t):
         run = m.group(0)
         cuts = [0] + [k + 1 for k, c in enumerate(run) if c in " -"] + [len(run) + 1]
-        for a, b in ((0, len(cuts) - 1), (0, len(cuts) - 2), (1, len(cuts) - 1)):
-            if b - a >= 2 and _pinyin_name(run[cuts[a]:cuts[b] - 1], surnames):
+        windows = sorted(((a, b) for a in range(len(cuts)) for b in range(a + 2, len(cuts))
+                          if run[cuts[a] - 1:cuts[a]] != "-"), key=lambda w: w[0] - w[1])
+        for a, b in windows:
+            if _pinyin_name(run[cuts[a]:cuts[b] - 1], surnames):
                 out.append(Span(m.start() + cuts[a], m.start() + cuts[b] - 1, "name"))
                 break
     return out

@@ -26,9 +26,10 @@ _STRIP = re.compile(r"[^0-9Xx]")
 RESIDENT_ID = re.compile(B + r"[1-8][0-9]{5}[ \-]?(?:(?:18|19|20)[0-9]{2}[ \-]?[0-9]{4}[ \-]?[0-9]{3}[0-9Xx]"
                          r"|[0-9]{6}[ \-]?[0-9]{3})" + E)
 MOBILE = re.compile(B + r"(?:(?:\+|00) ?86[ \-]?|86[ \-])?1[3-9][0-9](?:[ \-.]?[0-9]){8}" + E)
-LANDLINE = re.compile(r"(?<![0-9A-Za-z+])(?:(?:\+|00) ?86[ \-]?)?(?:\(0?[1-9][0-9]{1,2}\)|0[1-9][0-9]{1,2})"
+LANDLINE = re.compile(r"(?<![0-9A-Za-z+])(?:(?:\+|00) ?86[ \-]?(?:\(0?[1-9][0-9]{1,2}\)|0?[1-9][0-9]{1,2})"
+                      r"|\(0[1-9][0-9]{1,2}\)|0[1-9][0-9]{1,2})"
                       r" ?[ \-.]? ?[2-9][0-9]{2,3}[ \-.]?[0-9]{4}" + E)
-CARD = re.compile(B + r"[3-6][0-9]{3}(?:[ \-]?[0-9]{4}){2}[ \-]?[0-9]{4,7}" + E)
+CARD = re.compile(B + r"[3-6][0-9]{3}(?:[ \-]?[0-9]{4}){2}[ \-]?[0-9]{3,4}(?:[ \-]?[0-9]{1,4})?" + E)
 PASSPORT = re.compile(B + r"(?:[EGDSP][0-9]{8}|E[A-HJ-NP-Z][0-9]{7})" + E)
 PERMIT = re.compile(B + r"(?:[CWHM][0-9]{8}(?:[0-9]{2})?|C[A-HJ-NP-Z][0-9]{7})" + E)
 PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z][ ·•\-]?"
@@ -51,7 +52,7 @@ RECORD_CUES = (
     "档案号", "登记号", "患者ID", "病人ID", "患者编号", "病人编号", "医保卡号", "医保号", "医保编号", "社保卡号",
     "社保号", "医疗保险号", "参保号", "身份证号码", "身份证号", "身份证", "证件号码", "证件号", "护照号", "护照",
     "通行证", "回乡证", "台胞证", "军官证", "驾驶证", "检查号", "影像号", "标本号", "条码号", "流水号", "序列号",
-    "卡号", "编号", "账号", "MRN", "MR No", "Medical Record No", "Medical Record Number", "Patient ID",
+    "银行卡号", "银行卡", "卡号", "编号", "账号", "bank card", "insurance card", "card number", "Card No", "card", "MRN", "MR No", "Medical Record No", "Medical Record Number", "Patient ID",
     "Insurance No", "Insurance ID", "Insurance number", "Member ID", "Policy No", "Policy number", "Serial No",
     "Serial number", "SN", "S/N", "Account No", "Account number", "Passport No", "Passport", "ID No", "ID number",
     "ID",
@@ -59,7 +60,9 @@ RECORD_CUES = (
 _CUE = "|".join(re.escape(c) for c in sorted(RECORD_CUES, key=len, reverse=True))
 RECORD = re.compile(r"(?:" + _CUE + r")(?:[^0-9A-Za-z\n。；;，,]{0,6}?|\.? ?)(?P<v>[A-Za-z]{0,4}[\-]?[0-9](?:[0-9A-Za-z]"
                     r"|[\-/ ](?=[0-9A-Za-z])){3,29})" + E)
-_CN = phonenumbers.PhoneNumber
+# After a phone cue any 7–13 digit number (separators allowed) is a phone, valid in a numbering plan or not.
+PHONE_CUED = re.compile(r"(?:电话|手机|座机|固话|联系方式|联系电话|号码|[Tt]el\.?|[Pp]hone|[Mm]obile|[Cc]ell|[Cc]alled at"
+                        r"|[Cc]ontact)[^0-9A-Za-z\n。；;]{0,6}?(?P<v>(?:\+|00)?(?:[0-9][ \-.()]?){6,12}[0-9])" + E)
 
 
 def _spans(regex: re.Pattern[str], text: str, kind: str, valid=None, group: str | int = 0) -> list[Span]:
@@ -115,6 +118,7 @@ def find(v: Views) -> list[Span]:
     spans = _spans(RESIDENT_ID, t, "resident_id", ric_valid)
     spans += _spans(MOBILE, t, "phone", phone_valid)
     spans += _spans(LANDLINE, t, "phone", phone_valid)
+    spans += _spans(PHONE_CUED, t, "phone", group="v")
     spans += _spans(CARD, t, "card", card_valid)
     spans += _spans(PASSPORT, t, "passport")
     spans += _spans(PERMIT, t, "permit")

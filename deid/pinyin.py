@@ -3,15 +3,11 @@ the pinyin forms of a Chinese name (both orders; spaces are ignored by the known
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 
 from deid.lexicon import COMPOUND_SURNAMES, SINGLE_SURNAMES
 
-_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c",
-             "s", "y", "w", "")
-_FINALS = ("a", "o", "e", "i", "u", "v", "ai", "ei", "ao", "ou", "an", "en", "ang", "eng", "ong", "er", "ia", "ie",
-           "iao", "iu", "ian", "in", "iang", "ing", "iong", "ua", "uo", "uai", "ui", "uan", "un", "uang", "ueng",
-           "ue", "ve", "io")
 # Syllables that are also common English words: a run made of these alone (He Long) is not taken for a name.
 PINYIN_WORDS_IN_ENGLISH = {"he", "long", "fan", "bo", "an", "ma", "men", "hang", "ban", "can", "die", "gang",
                            "hen", "ken", "lie", "pan", "ran", "tang", "sun", "sang", "sung", "tan", "wan", "pie",
@@ -24,14 +20,16 @@ _CAPITALIZED_ENGLISH = {"heart", "rate", "blood", "pressure"}
 
 @lru_cache(maxsize=1)
 def syllables() -> frozenset[str]:
-    """Every pinyin syllable (a superset of the standard table, from initial × final)."""
+    """Every toneless pinyin syllable of pypinyin's character dictionary (ü written v)."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
     out = set()
-    for ini in _INITIALS:
-        for fin in _FINALS:
-            out.add(ini + fin)
-    out.update({"yi", "wu", "yu", "ye", "yue", "yuan", "yun", "you", "yin", "ying", "yong", "wen", "weng", "wei",
-                "wai", "wang", "wan", "wo", "wa", "ya", "yao", "yan", "yang", "ju", "qu", "xu", "jue", "que", "xue",
-                "juan", "quan", "xuan", "jun", "qun", "xun", "lv", "nv", "lve", "nve", "m", "n", "ng", "hm"})
+    for readings in pinyin_dict.values():
+        for reading in readings.split(","):
+            plain = unicodedata.normalize("NFKD", reading).encode("ascii", "ignore").decode()
+            if plain.isalpha() and len(plain) > 1:
+                out.add(plain.lower().replace("u:", "v"))
+    out.update({"lv", "nv", "lve", "nve"})
     return frozenset(out)
 
 
