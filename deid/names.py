@@ -7,13 +7,25 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from deid.lexicon import (AFTER_NAME_WORDS, COMPOUND_SURNAMES, EN_FIRST_NAMES, FOLLOW_WORDS, CUES_AFTER, CUES_BEFORE, GIVEN_CHARS, MINORITY_NAME_PARTS,
-                          NOT_GIVEN, NOT_NAMES, PINYIN_EXTRA_SURNAMES, SINGLE_SURNAMES)
+from deid.lexicon import (
+    AFTER_NAME_WORDS,
+    COMPOUND_SURNAMES,
+    CUES_AFTER,
+    CUES_BEFORE,
+    EN_FIRST_NAMES,
+    FOLLOW_WORDS,
+    GIVEN_CHARS,
+    MINORITY_NAME_PARTS,
+    NOT_GIVEN,
+    NOT_NAMES,
+    PINYIN_EXTRA_SURNAMES,
+    SINGLE_SURNAMES,
+)
 from deid.pinyin import PINYIN_WORDS_IN_ENGLISH, is_pinyin_given, pinyin_surnames
 from deid.text import HAN, Span, Views, alternation
 
 TITLES = ("护士长", "医生", "医师", "大夫", "护士", "主任", "老师", "先生", "女士", "小姐", "阿姨", "师傅", "教授",
-          "院长", "科长", "处长", "经理", "书记", "老伯", "大爷", "大妈", "奶奶", "爷爷", "叔", "姐", "哥")
+          "院长", "科长", "处长", "经理", "书记", "老人", "老伯", "大爷", "大妈", "奶奶", "爷爷", "叔", "姐", "哥")
 # Surnames that are also frequent function words or word starts: named only with a cue word before them.
 WEAK_SURNAMES = set("高常白石方江金马林龙史向文明于万平安和时原成全宁周余程苏任陆范夏包甘单季米左华曲冷雷关谷车"
                     "项费管柴蒙席卫应边师商沙查麻迟官封谈惠乐南班楚劳皮满闻位区海花权强盖练井巴丰支国计索宣相初门"
@@ -44,7 +56,7 @@ EN_CUE = re.compile(r"\b(?:[Pp]atient|[Pp]t|[Ww]ife|[Hh]usband|[Ss]on|[Dd]aughte
 EN_NOT_NAMES = {"Dr", "Mr", "Mrs", "Ms", "Miss", "Prof", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
                 "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
                 "The", "This", "That", "His", "Her", "Their", "He", "She", "They", "It", "Was", "Is", "Has", "Had",
-                "Denies", "Reports", "Refused", "States", "Is", "Remains", "And", "With", "In", "On", "At", "Today",
+                "Denies", "Reports", "Refused", "States", "Remains", "And", "With", "In", "On", "At", "Today",
                 "Yesterday", "Tomorrow", "Unit", "Bed", "Room", "Ward", "Hospital", "Doctor", "Nurse", "Patient"}
 
 
@@ -106,6 +118,8 @@ def _chinese_at(t: str, i: int) -> Span | None:
     sl = _surname_len(t, i)
     surname = t[i:i + sl]
     cue_before = CUE_BEFORE_END.search(t[max(0, i - 7):i]) is not None
+    if surname in FUNCTION_SURNAMES and not cue_before:
+        return None
     g = _given_len(t, i + sl)
     if g == 0:
         # 聂医生, 王主任: the surname alone before a title is still a name.
@@ -114,10 +128,11 @@ def _chinese_at(t: str, i: int) -> Span | None:
             return Span(i, i + sl, "name")
         return None
     end = i + sl + g
-    if cue_before or (_isolated(t, i, end) and (surname not in WEAK_SURNAMES or t[i + sl] in GIVEN_CHARS)):
+    if cue_before or (_isolated(t, i, end) and (surname not in WEAK_SURNAMES or t[i + sl] in GIVEN_CHARS
+                                                 or _delimited(t, i, end))):
         return Span(i, end, "name")
-    if (t.startswith(CUE_AFTER, end) or t.startswith(TITLE_AFTER, end)) \
-            and (surname not in WEAK_SURNAMES or t[i + sl] in GIVEN_CHARS):
+    if t.startswith(TITLE_AFTER, end) or (t.startswith(CUE_AFTER, end)
+                                          and (surname not in WEAK_SURNAMES or t[i + sl] in GIVEN_CHARS)):
         return Span(i, end, "name")
     if sl > 1 and surname not in RISKY_COMPOUNDS:
         return Span(i, end, "name")
@@ -135,6 +150,14 @@ def _isolated(t: str, i: int, end: int) -> bool:
                                                             or t.startswith(CUE_AFTER, end))
 
 
+_DELIMITERS = " \t:,;、，；：|/[]()（）【】"
+
+
+def _delimited(t: str, i: int, end: int) -> bool:
+    """Set off by spaces or punctuation on both sides, as a name field of an alarm text is."""
+    return (i == 0 or t[i - 1] in _DELIMITERS) and (end == len(t) or t[end] in _DELIMITERS + "。.")
+
+
 def _pinyin(t: str) -> list[Span]:
     out = []
     surnames = pinyin_surnames()
@@ -144,16 +167,17 @@ def _pinyin(t: str) -> list[Span]:
         windows = sorted(((a, b) for a in range(len(cuts)) for b in range(a + 2, len(cuts))
                           if run[cuts[a] - 1:cuts[a]] != "-"), key=lambda w: w[0] - w[1])
         for a, b in windows:
-            if _pinyin_name(run[cuts[a]:cuts[b] - 1], surnames):
+            if _pinyin_name(run[cuts[a]:cuts[b] - 1], surnames, after_cue=CUE_BEFORE_END.search(t[max(0, m.start() - 7):m.start()])):
                 out.append(Span(m.start() + cuts[a], m.start() + cuts[b] - 1, "name"))
                 break
     return out
 
 
-def _pinyin_name(run: str, surnames: frozenset[str]) -> bool:
+def _pinyin_name(run: str, surnames: frozenset[str], after_cue=None) -> bool:
+    """Surname first or last, the rest one or two syllables; a run of English words (He Long) only after a cue."""
     tokens = re.split(r"[ \-]", run)
     lowered = [x.lower() for x in tokens]
-    if all(x in PINYIN_WORDS_IN_ENGLISH for x in lowered) and not run.isupper():
+    if all(x in PINYIN_WORDS_IN_ENGLISH for x in lowered) and not run.isupper() and not after_cue:
         return False
     for s_index in (0, len(tokens) - 1):
         if lowered[s_index] in surnames or lowered[s_index] in PINYIN_EXTRA_SURNAMES:

@@ -54,7 +54,8 @@ RECORD_CUES = (
     "通行证", "回乡证", "台胞证", "军官证", "驾驶证", "检查号", "影像号", "标本号", "条码号", "流水号", "序列号",
     "银行卡号", "银行卡", "卡号", "编号", "账号", "bank card", "insurance card", "card number", "Card No", "card", "MRN", "MR No", "Medical Record No", "Medical Record Number", "Patient ID",
     "Insurance No", "Insurance ID", "Insurance number", "Member ID", "Policy No", "Policy number", "Serial No",
-    "Serial number", "SN", "S/N", "Account No", "Account number", "Passport No", "Passport", "ID No", "ID number",
+    "Serial number", "record number", "record no", "Record No", "chart number", "chart no",
+    "case number", "case no", "病历编号", "病案编号", "SN", "S/N", "Account No", "Account number", "Passport No", "Passport", "ID No", "ID number",
     "ID",
 )
 _CUE = "|".join(re.escape(c) for c in sorted(RECORD_CUES, key=len, reverse=True))

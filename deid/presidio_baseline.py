@@ -32,8 +32,13 @@ def status() -> str:
 def _recognizers():
     try:
         import tldextract
-        from presidio_analyzer.predefined_recognizers import (CreditCardRecognizer, DateRecognizer,
-                                                              EmailRecognizer, IpRecognizer, PhoneRecognizer)
+        from presidio_analyzer.predefined_recognizers import (
+            CreditCardRecognizer,
+            DateRecognizer,
+            EmailRecognizer,
+            IpRecognizer,
+            PhoneRecognizer,
+        )
         from presidio_analyzer.predefined_recognizers.generic import email_recognizer
     except ImportError:
         return None

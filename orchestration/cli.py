@@ -27,6 +27,15 @@ app.add_typer(rejected_app, name="rejected")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+
+
+def _add_deid() -> None:
+    from orchestration.deid_cli import deid_app
+
+    app.add_typer(deid_app, name="deid")
+
+
+_add_deid()
 console = Console(stderr=True, soft_wrap=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
