@@ -65,14 +65,22 @@ def find(v: Views) -> list[Span]:
     spans: list[Span] = []
     if v.has_han:
         spans += _chinese(t)
-        spans += [Span(m.start(), m.end(), "name") for m in MINORITY.finditer(t)]
-        spans += [Span(m.start(), m.end(), "name") for m in MINORITY_ONE.finditer(t) if CUE_BEFORE_END.search(t[:m.start()][-6:])]
-        spans += [Span(m.start(), m.end(), "name") for m in DOTTED.finditer(t)]
-    spans += _pinyin(t)
-    spans += [Span(m.start(), m.end(), "name") for m in EN_FULL.finditer(t) if _english_ok(m.group(0))]
-    for regex in (EN_TITLE, EN_CUE):
-        spans += [Span(m.start("n"), m.end("n"), "name") for m in regex.finditer(t) if _english_ok(m.group("n"))]
+        if MINORITY_ONE.search(t):
+            spans += [Span(m.start(), m.end(), "name") for m in MINORITY.finditer(t)]
+            spans += [Span(m.start(), m.end(), "name") for m in MINORITY_ONE.finditer(t)
+                      if CUE_BEFORE_END.search(t[max(0, m.start() - 7):m.start()])]
+        if _DOTS.search(t):
+            spans += [Span(m.start(), m.end(), "name") for m in DOTTED.finditer(t)]
+    if _UPPER.search(t):  # pinyin and English names start with a capital letter
+        spans += _pinyin(t)
+        spans += [Span(m.start(), m.end(), "name") for m in EN_FULL.finditer(t) if _english_ok(m.group(0))]
+        for regex in (EN_TITLE, EN_CUE):
+            spans += [Span(m.start("n"), m.end("n"), "name") for m in regex.finditer(t) if _english_ok(m.group("n"))]
     return spans
+
+
+_DOTS = re.compile("[·•・．.]")
+_UPPER = re.compile("[A-Z]")
 
 
 EN_FULL = re.compile(r"\b(?:" + "|".join(EN_FIRST_NAMES) + r") [A-Z][a-z]+(?:-[A-Z][a-z]+)?\b", re.ASCII)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 from deid.lexicon import COMPOUND_SUFFIXES, ORG_SUFFIXES, ROAD_SUFFIXES
-from deid.text import HAN, Span, Views, alternation
+from deid.text import Span, Views, alternation, han_class_without
 
 # Han characters that can be part of a place name: not the verbs and particles that lead into one
 # (住在、位于、家住、就职于), so a span starts at the place, not at the sentence.
 _STOP = "住在于到是的与往从近家址及或向由自经至对将把被给跟同让请前后入出系之任职读"
-P = f"(?:(?![{_STOP}])[{HAN}0-9A-Za-z])"
+P = "[" + han_class_without(_STOP) + "0-9A-Za-z]"
 _NUM = r"(?:[0-9]+|[0-9]?十[0-9]?)(?:-[0-9]+)?"
 _UNITS = (r"(?:" + _NUM + r"(?:号楼|栋|幢|座|号院))?(?:" + _NUM + r"(?:单元|门))?(?:" + _NUM
           + r"(?:层|楼))?(?:[0-9]{3,4}(?:室|号房|房|户)?|" + _NUM + r"(?:室|号房|房|户))?")
@@ -39,15 +39,25 @@ EN_ORG = re.compile(r"\b(?!(?:The|A|An|Our|This|That|Local|Your|His|Her|Their|Sa
                     r"(?:[A-Z][A-Za-z&'\-]+ (?:of |and |for )?){1,5}" + _EN_ORG_SUFFIX, re.ASCII)
 
 
+# A cheap test first: a pattern runs only when the text holds a character its suffix needs.
+_ROAD_HINT = re.compile(r"[0-9][号弄]")
+_COMPOUND_HINT = re.compile(alternation(COMPOUND_SUFFIXES))
+_ORG_HINT = re.compile(alternation(ORG_SUFFIXES))
+
+
 def find(v: Views) -> list[Span]:
     spans: list[Span] = []
     if v.has_han:
         t = v.digits
-        for regex in (ROAD, COMPOUND, VILLAGE):
-            spans += [Span(m.start(), m.end(), "address") for m in regex.finditer(t)]
-        spans += [Span(m.start(), m.end(), "org") for m in SCHOOL_NO.finditer(t)]
-        spans += [Span(m.start(), m.end(), "org") for m in ORG.finditer(v.folded)
-                  if not _GENERIC_ORG.match(m.group(0))]
+        patterns = [(ROAD, _ROAD_HINT), (COMPOUND, _COMPOUND_HINT), (VILLAGE, None)]
+        for regex, hint in patterns:
+            if (hint.search(t) if hint else "村" in t):
+                spans += [Span(m.start(), m.end(), "address") for m in regex.finditer(t)]
+        if "中" in t:
+            spans += [Span(m.start(), m.end(), "org") for m in SCHOOL_NO.finditer(t)]
+        if _ORG_HINT.search(v.folded):
+            spans += [Span(m.start(), m.end(), "org") for m in ORG.finditer(v.folded)
+                      if not _GENERIC_ORG.match(m.group(0))]
     if v.has_digit:
         spans += [Span(m.start(), m.end(), "address") for m in EN_ADDRESS.finditer(v.folded)]
     spans += [Span(m.start(), m.end(), "org") for m in EN_ORG.finditer(v.folded)]
