@@ -109,7 +109,7 @@ class Values:
         r = self.r
         body = r.choice(PROVINCE_CODES) + f"{r.randint(1925, 2010)}{r.randint(1, 12):02d}{r.randint(1, 28):02d}" \
             + f"{r.randint(0, 999):03d}"
-        value = body + ric.calc_check_digit(body)
+        value = body + ric.calc_check_digit(body + "0")  # stdnum expects a placeholder check digit
         style = r.randrange(5)
         if style == 1:
             return f"{value[:6]} {value[6:10]} {value[10:14]} {value[14:]}"

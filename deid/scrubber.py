@@ -18,7 +18,7 @@ _NO_KNOWN = KnownValues(None, 0)
 
 
 def detect(text: str, known: KnownValues | None = None, shift_days: int | None = None) -> list[Span]:
-    """Non-overlapping spans in text order (overlaps merged; the merged span keeps the highest-priority kind)."""
+    """Non-overlapping spans in text order (overlaps merged; the merged span keeps the kind of the longest, then highest-priority, part)."""
     if not text:
         return []
     v = views(text)
@@ -39,7 +39,8 @@ def merge(spans: Iterable[Span]) -> list[Span]:
             out.append(span)
             continue
         last = out[-1]
-        keep = last if _RANK[last.kind] <= _RANK[span.kind] else span
+        # the longer span names the merged one (an address that holds a name-like word stays an address)
+        keep = min((last, span), key=lambda s: (s.start - s.end, _RANK[s.kind]))
         start, end = last.start, max(last.end, span.end)
         # a computed replacement (a shifted date) survives only if it covers the whole merged span
         value = keep.value if (keep.start, keep.end) == (start, end) else None
