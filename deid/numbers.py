@@ -50,7 +50,7 @@ _VERSION_CUE = re.compile(r"(?:[Vv]|版本|[Vv]ersion|固件|[Ff]irmware)[ :：]
 RECORD_CUES = (
     "门诊号", "住院号", "病案号", "病历号", "就诊号", "就诊卡号", "诊疗卡号", "健康档案编号", "健康档案号", "档案编号",
     "档案号", "登记号", "患者ID", "病人ID", "患者编号", "病人编号", "医保卡号", "医保号", "医保编号", "社保卡号",
-    "社保号", "医疗保险号", "参保号", "身份证号码", "身份证号", "身份证", "证件号码", "证件号", "护照号", "护照",
+    "社保号", "医疗保险号", "参保号", "医保", "社保", "参保", "医疗保险", "保险", "insurance", "Insurance", "policy", "Policy", "身份证号码", "身份证号", "身份证", "证件号码", "证件号", "护照号", "护照",
     "通行证", "回乡证", "台胞证", "军官证", "驾驶证", "检查号", "影像号", "标本号", "条码号", "流水号", "序列号",
     "银行卡号", "银行卡", "卡号", "编号", "账号", "bank card", "insurance card", "card number", "Card No", "card", "MRN", "MR No", "Medical Record No", "Medical Record Number", "Patient ID",
     "Insurance No", "Insurance ID", "Insurance number", "Member ID", "Policy No", "Policy number", "Serial No",
