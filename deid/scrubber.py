@@ -12,7 +12,7 @@ from deid.kinds import PRIORITY, tag
 from deid.known import KnownValues
 from deid.text import Span, views
 
-VERSION = "deid-2026.12.1"
+VERSION = "deid-v1"  # not date-shaped: it is recorded in audit events that scans search
 _RANK = {kind: i for i, kind in enumerate(PRIORITY)}
 _NO_KNOWN = KnownValues(None, 0)
 

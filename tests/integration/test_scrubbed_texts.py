@@ -22,7 +22,7 @@ def _status(conn):
 def test_every_vault_text_has_one_scrubbed_row(pipeline):
     texts = pipeline.execute("select count(*) from vault.vault_texts").fetchone()[0]
     kinds = {k for (k,) in pipeline.execute("select distinct text_kind from vault.vault_texts")}
-    assert texts > 0 and kinds == {"note", "alarm"}
+    assert texts > 0 and "note" in kinds and kinds <= {"note", "alarm"}
     assert _status(pipeline) == [("scrubbed", scrubbed.VERSION, texts)]
 
 

@@ -26,3 +26,14 @@ def test_scrub_one_withholds_on_error_timeout_and_size(monkeypatch):
     assert scrubbed.scrub_one("x" * (scrubbed.MAX_CHARS + 1), known, None) == (None, "too_long")
     monkeypatch.setattr(scrubbed, "TIME_BUDGET_S", -1.0)
     assert scrubbed.scrub_one("x", known, None) == (None, "timeout")
+
+
+def test_the_scan_ignores_only_dates_the_scrubber_shifted():
+    """Published shifted dates are not findings; a real date beside them still is (the scan fails on it)."""
+    from orchestration.scan import _Tally
+
+    tally = _Tally()
+    tally.add("note_text", None, "入院[DATE 2025-02-22]，复查[DATE --03-11]", pseudonym=False)
+    assert not tally.hits
+    tally.add("note_text", None, "入院[DATE 2025-02-22]，出生1949-12-31", pseudonym=False)
+    assert tally.hits[("note_text", None)]["date"] == 1
