@@ -90,10 +90,9 @@ def find(v: Views, shift: int | None = None) -> list[Span]:
         spans += _numeric(t, shift)
         spans += [Span(m.start(), m.end(), "age") for m in AGE.finditer(t)]
     spans += _english(v.folded, shift)
+    spans += [Span(m.start(), m.end(), "date") for m in HOLIDAY.finditer(v.folded)]
     if v.has_han:
-        spans += [Span(m.start(), m.end(), "date") for m in HOLIDAY.finditer(v.folded)]
         spans += [Span(m.start(), m.end(), "age") for m in AGE_CN.finditer(v.text) if _age_cn(m.group("n"))]
-    spans += [Span(m.start(), m.end(), "date") for m in HOLIDAY.finditer(v.folded) if not v.has_han]
     spans += _weekdays(v.folded)
     return spans
 

@@ -5,7 +5,6 @@ any case) and English names after a title or a relation word. Pure; spans only, 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from deid.lexicon import (
     AFTER_NAME_WORDS,
@@ -53,6 +52,7 @@ EN_CUE = re.compile(r"\b(?:[Pp]atient|[Pp]t|[Ww]ife|[Hh]usband|[Ss]on|[Dd]aughte
                     r"|[Nn]iece|[Aa]unt|[Uu]ncle|[Cc]olleague|[Nn]amed|[Cc]alled|[Cc]ontact|[Gg]uardian|[Nn]urse"
                     r"|[Dd]octor|[Pp]hysician|[Aa]ttending|[Rr]esident|[Nn]ame|[Ss]pouse|[Pp]artner|[Ww]earer"
                     r"|[Uu]ser|[Oo]wner|[Kk]in|[Ff]or|[Bb]y)[,:]? (?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)", re.ASCII)
+EN_FULL = re.compile(r"\b(?:" + "|".join(EN_FIRST_NAMES) + r") [A-Z][a-z]+(?:-[A-Z][a-z]+)?\b", re.ASCII)
 EN_NOT_NAMES = {"Dr", "Mr", "Mrs", "Ms", "Miss", "Prof", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
                 "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
                 "The", "This", "That", "His", "Her", "Their", "He", "She", "They", "It", "Was", "Is", "Has", "Had",
@@ -81,9 +81,6 @@ def find(v: Views) -> list[Span]:
 
 _DOTS = re.compile("[·•・．.]")
 _UPPER = re.compile("[A-Z]")
-
-
-EN_FULL = re.compile(r"\b(?:" + "|".join(EN_FIRST_NAMES) + r") [A-Z][a-z]+(?:-[A-Z][a-z]+)?\b", re.ASCII)
 
 
 def _english_ok(name: str) -> bool:
@@ -192,8 +189,3 @@ def _pinyin_name(run: str, surnames: frozenset[str], after_cue=None) -> bool:
             if is_pinyin_given("".join(x for k, x in enumerate(lowered) if k != s_index)):
                 return True
     return False
-
-
-@lru_cache(maxsize=1)
-def _warm() -> None:
-    pinyin_surnames()
