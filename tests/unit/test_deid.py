@@ -164,3 +164,18 @@ def test_resident_id_check_agrees_with_stdnum():
         body = "110105" + f"{rng.randint(1930, 2010)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
         for check in "0123456789X":
             assert ric_valid(body + check) == ric.is_valid(body + check)
+
+
+def test_deid_depends_on_nothing_of_the_pipeline():
+    """deid/ is a library: no import of orchestration, connectors, expectations or dbt may creep in."""
+    import ast
+    from pathlib import Path
+
+    import deid
+
+    for path in Path(deid.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not [n for n in names if n.split(".")[0] in {"orchestration", "connectors", "expectations", "dbt",
+                                                                 "dagster", "dagster_dbt"}], path.name
