@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.wardflow-installed
 
-.PHONY: demo test install lint bench clean ui docs
+.PHONY: demo test install lint bench bench-deps clean ui docs
 
 $(STAMP): pyproject.toml requirements.lock
 	@echo "==> creating $(VENV) with $$($(PYTHON) --version)"
@@ -38,6 +38,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/hl7_ingest.py
+
+# Presidio, only as the baseline of benchmarks/deid.py and `wardflow deid eval` (not needed to run wardflow).
+bench-deps: $(STAMP)
+	$(BIN)/pip install -q --disable-pip-version-check --only-binary=:all: --no-deps -r requirements-bench.lock
 
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs

@@ -29,7 +29,7 @@ Measured, in this order, each after a checkpoint with autovacuum idle:
              vital sign is written (the columns of clinical.fct_vital_signs plus the shifted time and the
              generalized sex/age band/province/city); the per-patient ciphertexts are computed inside
              the statement (checked in its plan) but only the observation table is stored.
-             Not in the limit: free-text notes (fct_notes, vault.scrub_text), k-anonymity levels,
+             Not in the limit: free-text notes (fct_notes, the scrubber asset), k-anonymity levels,
              device tables, the audit models, one-hop identity resolution across occurrences (ADT^A40
              merges), dbt's tests and the dbt process itself. The statement runs without parallel
              workers, as PostgreSQL would plan it anyway: vault.encrypt is VOLATILE and PARALLEL UNSAFE

@@ -30,6 +30,15 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(devices_app, name="devices")
+
+
+def _add_deid() -> None:
+    from orchestration.deid_cli import deid_app
+
+    app.add_typer(deid_app, name="deid")
+
+
+_add_deid()
 console = Console(file=sys.stderr, soft_wrap=True)  # the real stderr: a run redirects sys.stderr into its log
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 

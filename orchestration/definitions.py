@@ -1,4 +1,5 @@
-"""The only Definitions: landing → dbt layers (staging … analytics, audit) → Great Expectations checks."""
+"""The only Definitions: landing → dbt layers (staging … vault, clinical) → the free-text scrubber → analytics,
+audit → Great Expectations checks."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets.dbt import wardflow_dbt_assets
+from orchestration.assets.dbt import wardflow_dbt_after_scrub, wardflow_dbt_assets
 from orchestration.assets.landing import landing_inbox
+from orchestration.assets.scrub import scrubbed_texts
 from orchestration.checks.gx_checks import build_privacy_checks, vital_signs_quality
 from orchestration.project import dbt_executable, wardflow_dbt
 from orchestration.resources import WardflowWarehouse
@@ -21,7 +23,7 @@ daily = dg.ScheduleDefinition(job=everything_job, cron_schedule="15 2 * * *", na
 def build_definitions() -> dg.Definitions:
     manifest = json.loads(wardflow_dbt.manifest_path.read_text())
     return dg.Definitions(
-        assets=[landing_inbox, wardflow_dbt_assets],
+        assets=[landing_inbox, wardflow_dbt_assets, scrubbed_texts, wardflow_dbt_after_scrub],
         asset_checks=[*build_privacy_checks(manifest), vital_signs_quality],
         jobs=[everything_job, ingest_job, downstream_job],
         schedules=[daily],

@@ -35,6 +35,8 @@ from connectors.settings import Settings
 LAYERS = ("landing", "staging", "vault", "clinical", "analytics", "audit")
 PROTECTED = ("clinical", "analytics")
 PSEUDONYM = re.compile(r"[0-9a-f]{32}")
+# A date the scrubber (deid/) already shifted by the patient's offset is published by design, not a real date.
+SHIFTED_DATE = re.compile(r"\[DATE (?:[0-9]{4}|-)-[0-9]{2}-[0-9]{2}\]")
 PROTECTIVE_TREATMENTS = {"encrypt", "pseudonymize", "mask", "generalize", "date_shift", "redact_text", "drop"}
 PERSISTED = {"table", "view", "incremental", "materialized_view", "seed"}
 # Landing columns decrypted for the scan (they are encrypted at rest): (table, column) → key column.
@@ -318,7 +320,7 @@ class _Tally:
             if PSEUDONYM.fullmatch(text):
                 return
             self.hits[key]["pseudonym_format"] += 1
-        for kind in {s.kind for s in detect(text)}:
+        for kind in {s.kind for s in detect(SHIFTED_DATE.sub("[DATE]", text))}:
             self.hits[key][kind] += 1
 
     def value(self, column: str, value: Any, pseudonym: bool) -> None:

@@ -1,8 +1,9 @@
-"""The detectors of ``connectors/privacy/detectors.py`` as PostgreSQL regular expressions (ARE, ``~``).
+"""The detectors of ``connectors/privacy/detectors.py`` as PostgreSQL regular expressions (ARE, ``~``), for the
+checks and scans that search the database. They scrub nothing: free text is scrubbed once, in Python, by deid/.
 
 The pattern text is the Python one (written in the subset both engines read, see detectors.py); the only
-rewrite is the named context group ``(?P<pre>…)`` → ``(…)``, so it is group 1 in SQL. Use them for SQL
-scrubbing (``scrub_expression``), dbt tests and Great Expectations checks (``matches_any``), e.g.
+rewrite is the named context group ``(?P<pre>…)`` → ``(…)``, so it is group 1 in SQL. Use them in checks that
+search the database (dbt tests, Great Expectations, ``matches_any``), e.g.
 ``select count(*) from t where note ~ %(pattern)s`` with ``POSIX_PATTERNS["mobile_phone"]`` as parameter.
 The literals assume ``standard_conforming_strings = on`` (the default), so backslashes are not doubled.
 
@@ -12,7 +13,7 @@ What only Python verifies — SQL over-reports these, never under-reports:
   length, province code and month 01-12 / day 01-31 only (``110101199002307774`` matches in SQL).
 - ``date``: a real calendar day (31 February, 29 February of a common year pass in SQL).
 - fullwidth digits and letters: Python folds them before matching; in SQL wrap the column in
-  ``translate(col, FOLD_FROM, FOLD_TO)`` (``scrub_expression`` and ``matches_any`` do).
+  ``translate(col, FOLD_FROM, FOLD_TO)`` (``matches_any`` does).
 Span details may differ where several readings overlap (PostgreSQL prefers the longest match; Python the
 first alternative), which does not change whether a value contains personal data.
 """
@@ -23,8 +24,7 @@ from collections.abc import Iterable, Mapping
 
 from connectors.privacy.detectors import DETECTORS, FOLD_FROM, FOLD_TO, Detector
 
-__all__ = ["FOLD_FROM", "FOLD_TO", "POSIX_PATTERNS", "TAGS", "folded", "literal", "matches_any", "scrub_expression",
-           "to_posix"]
+__all__ = ["FOLD_FROM", "FOLD_TO", "POSIX_PATTERNS", "TAGS", "folded", "literal", "matches_any", "to_posix"]
 
 
 def to_posix(pattern: str) -> str:
@@ -51,19 +51,3 @@ def matches_any(column_sql: str, kinds: Iterable[str] | None = None,
     chosen = list(detectors) if kinds is None else list(kinds)
     value = folded(column_sql)
     return "(" + " or ".join(f"{value} ~ {literal(to_posix(detectors[k].pattern))}" for k in chosen) + ")"
-
-
-def scrub_expression(column_sql: str, kinds: Iterable[str] | None = None,
-                     detectors: Mapping[str, Detector] = DETECTORS) -> str:
-    """A SQL expression replacing every match by its tag, in the detectors' priority order.
-
-    Fullwidth characters are folded in the result. Known values (names) are not handled here: pass them
-    to the Python ``scrub`` or replace them with ``replace()`` first.
-    """
-    expr = folded(column_sql)
-    for kind, detector in detectors.items():
-        if kinds is not None and kind not in kinds:
-            continue
-        replacement = ("\\1" if "(?P<pre>" in detector.pattern else "") + detector.tag
-        expr = f"regexp_replace({expr}, {literal(to_posix(detector.pattern))}, {literal(replacement)}, 'g')"
-    return expr

@@ -159,6 +159,10 @@ class InitReport:
         return self.__dict__.copy()
 
 
+# The SQL twin of the scrubber is gone (free text is scrubbed once, in Python): drop it from older databases.
+DROP_SQL_SCRUBBER = "drop function if exists vault.scrub_text(text, jsonb); drop function if exists vault.scrub_patterns(text)"
+
+
 def init_database(settings: Settings) -> InitReport:
     """Extensions, roles, schemas, grants, crypto functions, audit chain, landing tables. Idempotent."""
     params = role_params(settings, "admin", create=True)
@@ -174,9 +178,7 @@ def init_database(settings: Settings) -> InitReport:
         try:
             for path in sorted(SQL_DIR.glob("*.sql")) + [LANDING_SQL]:
                 conn.execute(path.read_text())
-            from orchestration.warehouse.scrub import scrub_functions_sql
-
-            conn.execute(scrub_functions_sql())
+            conn.execute(DROP_SQL_SCRUBBER)
             for role, name in ROLE_NAMES.items():
                 verifier = conn.pgconn.encrypt_password(passwords[role].encode(), name.encode(), b"scram-sha-256")
                 conn.execute(sql.SQL("alter role {} with login password {}").format(

@@ -40,6 +40,66 @@ PLANTED = {
     "wearable serial": "WRPLANT0099",
 }
 
+# Free-text plants of every class the scrubber covers, in spellings the structured fields do not use (the
+# patient's own values written differently, people and places the vault does not know).
+CARD = "6222021001123456789"  # Luhn-valid
+PLANTED_TEXT = {
+    "patient name, pinyin upper case": "QIAN DUODUO",
+    "patient name, pinyin given first": "duoduo qian",
+    "patient id with spaces": f"{PATIENT_ID[:6]} {PATIENT_ID[6:10]} {PATIENT_ID[10:14]} {PATIENT_ID[14:]}",
+    "patient phone with dots": "139.8765.4321",
+    "patient phone in Chinese numerals": "一三九八七六五四三二一",
+    "neighbour, no cue list": "闵晓燕",
+    "attending physician": "聂海涛",
+    "compound surname in an alarm": "欧阳娜娜",
+    "landline with a space": "010-8888 6666",
+    "landline in parentheses": "(010)8529-3366",
+    "bank card, spaced": " ".join(CARD[k:k + 4] for k in range(0, len(CARD), 4)),
+    "passport": "E12345678",
+    "HK/Macau permit": "C87654321",
+    "licence plate": "浙A12345",
+    "new-energy plate": "粤BD12345",
+    "WeChat id": "qdd_19491231",
+    "QQ": "284756193",
+    "obfuscated e-mail": "plant.leak(at)example.org",
+    "IP address": "192.168.10.23",
+    "record number after a filler word": "MZ-2019-00123",
+    "street address": "幸福路88号院3号楼2单元402室",
+    "workplace": "杭州红星纺织厂",
+    "community health centre": "西湖区文新街道社区卫生服务中心",
+    "Chinese-numeral date": "二〇二五年二月五日",
+    "English date": "Jan 28, 2025",
+    "year-month": "2024年3月",
+    "holiday": "除夕",
+    "age over 89": "九十七岁",
+}
+T = PLANTED_TEXT
+FREE_TEXT_NOTE = (f"患者{T['patient name, pinyin upper case']}（{T['patient name, pinyin given first']}）"
+                  f"身份证{T['patient id with spaces']}，手机{T['patient phone with dots']}、"
+                  f"{T['patient phone in Chinese numerals']}，邻居{T['neighbour, no cue list']}来访，主治医师"
+                  f"{T['attending physician']}查房。家中座机{T['landline with a space']}，单位{T['landline in parentheses']}，"
+                  f"银行卡{T['bank card, spaced']}，护照{T['passport']}，港澳通行证{T['HK/Macau permit']}，车牌"
+                  f"{T['licence plate']}、{T['new-energy plate']}，微信号{T['WeChat id']}，QQ {T['QQ']}，邮箱"
+                  f"{T['obfuscated e-mail']}，IP {T['IP address']}，既往门诊号为{T['record number after a filler word']}。")
+FREE_TEXT_NOTE_2 = (f"现住{T['street address']}，退休前就职于{T['workplace']}，在{T['community health centre']}建档；"
+                    f"{T['Chinese-numeral date']}入院，{T['year-month']}曾发作，{T['holiday']}加重，"
+                    f"母亲{T['age over 89']}。Seen {T['English date']}.")
+ALARM_TEXT = f"3床 钱多多 心率过高，{T['compound surname in an alarm']}在旁"
+
+
+def _alarm_message(pid: str) -> str:
+    device = "urn:uuid:f9bd67ba-10f9-11ea-bab1-0050b612afeb^^urn:uuid:f9bd67ba-10f9-11ea-bab1-0050b612afeb^URN"
+    return "\r".join([
+        "MSH|^~\\&|0000000000000001^EUI-64|IHE_AR|WARDFLOW|H1|20261101091000+0800||ORU^R40^ORU_R40|PLANT-R40-1|P|2.6"
+        "|||AL|NE||UNICODE UTF-8",
+        pid,
+        "PV1||I|ICU^301^1",
+        "OBR|1||0^plant-alarm-1^0000000000000001^EUI-64|196616^MDC_EVT_ALARM^MDC|||20261101091000+0800",
+        f"OBX|1|ST|196648^MDC_EVT_HI^MDC|1.1.1.1|{ALARM_TEXT}||||||F|||||||{device}",
+        f"OBX|2|ST|68481^MDC_ATTR_EVENT_PHASE^MDC|1.1.1.2|start||||||F|||||||{device}",
+        f"OBX|3|ST|68482^MDC_ATTR_ALARM_STATE^MDC|1.1.1.3|active||||||F|||||||{device}",
+    ]) + "\r"
+
 
 def _hl7_messages() -> bytes:
     pid = (f"PID|1||MRN7777777^^^HIS&1.2.156.112604.1.2.1&ISO^MR~{PATIENT_ID}^^^CHN&2.16.156.10011.1.3&ISO^NNCHN||"
@@ -64,8 +124,10 @@ def _hl7_messages() -> bytes:
         "20261101090000+0800||||SNPLANT0042^SERIAL",
         "OBX|2|TX|8251-1^Nursing note^LN|1|钱多多诉胸闷，联系电话13987654321，邮箱plant.leak@example.org，医保CI9988776655"
         "||||||F|||20261101090500+0800",
+        f"NTE|2||{FREE_TEXT_NOTE}",
+        f"OBX|3|TX|8251-1^Nursing note^LN|1|{FREE_TEXT_NOTE_2}||||||F|||20261101090600+0800",
     ]) + "\r"
-    return (adt + "\n" + oru).encode()
+    return (adt + "\n" + oru + "\n" + _alarm_message(pid)).encode()
 
 
 def _fhir_bundle() -> bytes:
@@ -100,7 +162,7 @@ def planted_run(built, settings, keyring, tmp_path_factory):
     (folder / "planted.json").write_bytes(_fhir_bundle())
     with connect(settings, "pipeline") as conn:
         report = ingest_paths([folder], conn, keyring)
-    assert report.counts.rejected == 0 and report.counts.landed == 5
+    assert report.counts.rejected == 0 and report.counts.landed == 6
     outcome = run_everything(settings)
     assert outcome.ok, outcome.as_dict()
     return outcome
@@ -126,7 +188,7 @@ def _readable_dump(settings, role: str) -> tuple[str, list[str]]:
 def test_no_planted_value_is_readable(planted_run, settings, role):
     dump, relations = _readable_dump(settings, role)
     assert relations, f"{role} can read nothing"
-    leaked = [what for what, value in PLANTED.items() if value in dump]
+    leaked = [what for what, value in {**PLANTED, **PLANTED_TEXT}.items() if value in dump]
     assert leaked == [], f"{role} can read: {leaked}"
 
 
@@ -136,6 +198,10 @@ def test_the_planted_patients_are_there_for_analysts(planted_run, settings):
         notes = [r[0] for r in conn.execute("select note_text from analytics.clinical_notes")]
     assert any("[NAME]" in n and ("[ID]" in n or "[RESIDENT_ID]" in n) for n in notes)
     assert any("[PHONE]" in n and "[EMAIL]" in n for n in notes)
+    assert any("[ADDRESS]" in n and "[ORG]" in n and "[DATE " in n and "[AGE90+]" in n for n in notes)
+    with connect(settings, "analyst") as conn:
+        alarms = [r[0] for r in conn.execute("select event_text from analytics.alarms where event_text is not null")]
+    assert any(a.startswith("3床 [NAME] 心率过高") for a in alarms), "the alarm text is scrubbed, not lost"
     with connect(settings, "pipeline") as conn:
         readings = conn.execute("select count(*) from clinical.fct_vital_signs where observation_key in "
                                 "(select 'fhir:' || resource_row_id || ':0' from landing.fhir_resources)"
@@ -160,7 +226,9 @@ def test_full_refresh_keeps_masks_and_grants(planted_run, settings, keyring):
     assert result.returncode == 0, result.stdout[-3000:]
     dump, relations = _readable_dump(settings, "analyst")
     assert "analytics.vital_signs" in relations and "analytics.clinical_notes" in relations
-    assert [what for what, value in PLANTED.items() if value in dump] == []
+    assert [what for what, value in {**PLANTED, **PLANTED_TEXT}.items() if value in dump] == []
+    compliance_dump, _ = _readable_dump(settings, "compliance")
+    assert [what for what, value in {**PLANTED, **PLANTED_TEXT}.items() if value in compliance_dump] == []
     with connect(settings, "analyst") as conn:
         masked = conn.execute("select name_masked, phone_masked from analytics.patient_display "
                               "where name_masked like '钱%'").fetchall()

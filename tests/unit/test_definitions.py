@@ -52,3 +52,12 @@ def test_inbox_sensor_requests_a_run_only_when_files_wait(tmp_path, monkeypatch)
     (tmp_path / "processed").mkdir()
     (tmp_path / "a.hl7").rename(tmp_path / "processed" / "a.hl7")
     assert isinstance(inbox_sensor(dg.build_sensor_context()), dg.SkipReason)
+
+
+def test_the_scrubber_asset_sits_between_the_vault_texts_and_analytics(defs):
+    """One scrubber, in Python: analytics text models read its table, which reads the vault's texts."""
+    graph = defs.resolve_asset_graph()
+    scrubbed = graph.get(dg.AssetKey(["clinical", "scrubbed_texts"]))
+    assert {k.to_user_string() for k in scrubbed.parent_keys} == {"vault/vault_texts", "vault/patient_known_values"}
+    assert {k.to_user_string() for k in scrubbed.child_keys} == {"analytics/clinical_notes", "analytics/alarms"}
+    assert not scrubbed.is_external  # a real, materializable Python asset, not only a dbt source

@@ -25,7 +25,8 @@
   {%- elif t == "mask" -%} {{ wardflow_mask(src, p.get("mask")) }}
   {%- elif t == "generalize" -%} {{ wardflow_generalize(src, p.get("generalize"), p) }}
   {%- elif t == "date_shift" -%} ({{ src }}) + make_interval(days => {{ p.get("shift_by", "date_shift_days") }})
-  {%- elif t == "redact_text" -%} vault.scrub_text(({{ src }})::text, {{ p.get("known", "array[]::text[]") }})
+  {%- elif t == "redact_text" -%}
+    {{ exceptions.raise_compiler_error(model.name ~ "." ~ name ~ ": free text is scrubbed once, in Python (clinical.scrubbed_texts); read the scrubbed column from there (rule privacy.redact_text)") }}
   {%- else -%}
     {{ exceptions.raise_compiler_error(model.name ~ "." ~ name ~ ": treatment '" ~ t ~ "' cannot produce a column (rule privacy.treatment)") }}
   {%- endif -%}

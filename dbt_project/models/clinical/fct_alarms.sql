@@ -4,7 +4,8 @@
     pre_hook="{{ wardflow_watermarks() }}",
     post_hook=["{{ wardflow_repoint_patients() }}", "{{ wardflow_save_watermarks() }}"]
 ) }}
--- One row per device alarm (IHE PCD-04 ORU^R40), keyed by pseudonyms; the event text is scrubbed.
+-- One row per device alarm (IHE PCD-04 ORU^R40), keyed by pseudonyms; the event text is scrubbed by the
+-- Python asset clinical.scrubbed_texts (text key 'alarm:' || alarm_key) and joined in analytics.
 select
     {{ wardflow_columns() }}
 from {{ ref('stg_hl7__alarms') }} as a

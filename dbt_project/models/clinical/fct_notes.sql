@@ -4,8 +4,8 @@
     pre_hook="{{ wardflow_watermarks() }}",
     post_hook=["{{ wardflow_repoint_patients() }}", "{{ wardflow_save_watermarks() }}"]
 ) }}
--- One row per free-text note, scrubbed at build time: the patient's own known identifiers and those of
--- the people around them are replaced by tags, then the pattern detectors run (vault.scrub_text).
+-- One row per free-text note, without its text: the text is scrubbed by the Python asset
+-- clinical.scrubbed_texts (deid/, with the patient's known values) and joined in analytics.
 select
     {{ wardflow_columns() }}
 from {{ ref('int_notes_unified') }}

@@ -1,5 +1,5 @@
 -- One row per free-text note (HL7 NTE and text OBX, FHIR Observation.note) with its patient key and the
--- patient's known values, ready to be scrubbed.
+-- text as sent (decrypted in flight; vault.vault_texts stores it encrypted for the scrubber asset).
 with notes as (
     select 'hl7:' || message_id || ':' || seg_index as note_key, 'hl7' as source, message_id::text as occurrence,
            note_source, note_text, observed_at
@@ -18,9 +18,7 @@ select
     notes.note_source,
     r.patient_key,
     notes.note_text,
-    notes.observed_at,
-    coalesce(vault.decrypt_text(k.known_values_enc, k.key_version)::jsonb, '{}'::jsonb) as known_values
+    notes.observed_at
 from notes
 join {{ ref('int_patient_occurrences_resolved') }} as r using (source, occurrence)
-left join {{ ref('patient_known_values') }} as k using (patient_key)
 where nullif(trim(notes.note_text), '') is not null

@@ -1,0 +1,191 @@
+"""Detectors of personal names: Chinese names (single, compound and minority surnames; with a cue word
+before or after, or strong enough alone), Tibetan/Uyghur-style names, names in pinyin (either order,
+any case) and English names after a title or a relation word. Pure; spans only, never logged."""
+
+from __future__ import annotations
+
+import re
+
+from deid.lexicon import (
+    AFTER_NAME_WORDS,
+    COMPOUND_SURNAMES,
+    CUES_AFTER,
+    CUES_BEFORE,
+    EN_FIRST_NAMES,
+    FOLLOW_WORDS,
+    GIVEN_CHARS,
+    MINORITY_NAME_PARTS,
+    NOT_GIVEN,
+    NOT_NAMES,
+    PINYIN_EXTRA_SURNAMES,
+    SINGLE_SURNAMES,
+)
+from deid.pinyin import PINYIN_WORDS_IN_ENGLISH, is_pinyin_given, pinyin_surnames
+from deid.text import HAN, Span, Views, alternation
+
+TITLES = ("护士长", "医生", "医师", "大夫", "护士", "主任", "老师", "先生", "女士", "小姐", "阿姨", "师傅", "教授",
+          "院长", "科长", "处长", "经理", "书记", "老人", "老伯", "大爷", "大妈", "奶奶", "爷爷", "叔", "姐", "哥")
+# Surnames that are also frequent function words or word starts: named only with a cue word before them.
+WEAK_SURNAMES = set("高常白石方江金马林龙史向文明于万平安和时原成全宁周余程苏任陆范夏包甘单季米左华曲冷雷关谷车"
+                    "项费管柴蒙席卫应边师商沙查麻迟官封谈惠乐南班楚劳皮满闻位区海花权强盖练井巴丰支国计索宣相初门"
+                    "云容来普母修危玉银公居干但元束衣信阴智植富由黄胡何许曾叶毛钱那都战展伊党")
+RISKY_COMPOUNDS = {"东方", "百里", "第五", "单于", "长孙", "公孙", "司空", "上官", "子车", "段干", "乐正", "公西"}
+_SURNAME = "(?:" + alternation(COMPOUND_SURNAMES) + "|[" + SINGLE_SURNAMES + "])"
+SURNAME_AT = re.compile("(?=" + _SURNAME + ")")
+_COMPOUND_AT = re.compile(alternation(COMPOUND_SURNAMES))
+CUE_BEFORE_END = re.compile("(?:" + alternation(CUES_BEFORE) + r")[ :：,，、]?$")
+CUE_AFTER = tuple(sorted(CUES_AFTER, key=len, reverse=True))
+_ENDS_NAME = tuple(sorted(set(CUES_AFTER) | set(AFTER_NAME_WORDS) | set(FOLLOW_WORDS), key=len, reverse=True))
+# Conjunctions and prepositions that are also surnames: never a name before a title (和医生沟通).
+FUNCTION_SURNAMES = set("和与及向于由对把被给跟同让请经")
+TITLE_AFTER = tuple(sorted(TITLES, key=len, reverse=True))
+_NOT_NAMES = tuple(NOT_NAMES)
+MINORITY = re.compile("(?:" + alternation(MINORITY_NAME_PARTS) + "){2,3}")
+MINORITY_ONE = re.compile("(?:" + alternation(MINORITY_NAME_PARTS) + ")")
+DOTTED = re.compile(f"[{HAN}]{{2,6}}[·•・．.][{HAN}]{{2,8}}")
+_HAN_CHAR = re.compile(f"[{HAN}]")
+_CAP = r"(?:[A-Z][a-z]+|[A-Z]{2,})"
+PINYIN_RUN = re.compile(r"\b" + _CAP + r"(?:(?: |-)" + _CAP + r"|-[a-z]+){1,3}\b", re.ASCII)
+EN_TITLE = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Nurse|Sister|Madam|Mdm)\.? ?(?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)", re.ASCII)
+EN_CUE = re.compile(r"\b(?:[Pp]atient|[Pp]t|[Ww]ife|[Hh]usband|[Ss]on|[Dd]aughter|[Mm]other|[Ff]ather|[Bb]rother"
+                    r"|[Ss]ister|[Nn]eighbou?r|[Ff]riend|[Cc]aregiver|[Cc]arer|[Gg]randdaughter|[Gg]randson|[Nn]ephew"
+                    r"|[Nn]iece|[Aa]unt|[Uu]ncle|[Cc]olleague|[Nn]amed|[Cc]alled|[Cc]ontact|[Gg]uardian|[Nn]urse"
+                    r"|[Dd]octor|[Pp]hysician|[Aa]ttending|[Rr]esident|[Nn]ame|[Ss]pouse|[Pp]artner|[Ww]earer"
+                    r"|[Uu]ser|[Oo]wner|[Kk]in|[Ff]or|[Bb]y)[,:]? (?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)", re.ASCII)
+EN_FULL = re.compile(r"\b(?:" + "|".join(EN_FIRST_NAMES) + r") [A-Z][a-z]+(?:-[A-Z][a-z]+)?\b", re.ASCII)
+EN_NOT_NAMES = {"Dr", "Mr", "Mrs", "Ms", "Miss", "Prof", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
+                "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
+                "The", "This", "That", "His", "Her", "Their", "He", "She", "They", "It", "Was", "Is", "Has", "Had",
+                "Denies", "Reports", "Refused", "States", "Remains", "And", "With", "In", "On", "At", "Today",
+                "Yesterday", "Tomorrow", "Unit", "Bed", "Room", "Ward", "Hospital", "Doctor", "Nurse", "Patient"}
+
+
+def find(v: Views) -> list[Span]:
+    t = v.folded
+    spans: list[Span] = []
+    if v.has_han:
+        spans += _chinese(t)
+        if MINORITY_ONE.search(t):
+            spans += [Span(m.start(), m.end(), "name") for m in MINORITY.finditer(t)]
+            spans += [Span(m.start(), m.end(), "name") for m in MINORITY_ONE.finditer(t)
+                      if CUE_BEFORE_END.search(t[max(0, m.start() - 7):m.start()])]
+        if _DOTS.search(t):
+            spans += [Span(m.start(), m.end(), "name") for m in DOTTED.finditer(t)]
+    if _UPPER.search(t):  # pinyin and English names start with a capital letter
+        spans += _pinyin(t)
+        spans += [Span(m.start(), m.end(), "name") for m in EN_FULL.finditer(t) if _english_ok(m.group(0))]
+        for regex in (EN_TITLE, EN_CUE):
+            spans += [Span(m.start("n"), m.end("n"), "name") for m in regex.finditer(t) if _english_ok(m.group("n"))]
+    return spans
+
+
+_DOTS = re.compile("[·•・．.]")
+_UPPER = re.compile("[A-Z]")
+
+
+def _english_ok(name: str) -> bool:
+    return not any(part in EN_NOT_NAMES for part in re.split(r"[ \-]", name))
+
+
+def _chinese(t: str) -> list[Span]:
+    out: list[Span] = []
+    last_end = -1
+    for m in SURNAME_AT.finditer(t):
+        i = m.start()
+        if i < last_end:
+            continue
+        span = _chinese_at(t, i)
+        if span is not None:
+            out.append(span)
+            last_end = span.end
+    return out
+
+
+def _surname_len(t: str, i: int) -> int:
+    m = _COMPOUND_AT.match(t, i)
+    return len(m.group(0)) if m else 1
+
+
+def _given_len(t: str, j: int) -> int:
+    """How many Han characters after the surname at ``j`` form a given name (0, 1 or 2)."""
+    c1 = t[j:j + 1]
+    if not c1 or not _HAN_CHAR.match(c1) or c1 in NOT_GIVEN or t.startswith(TITLE_AFTER, j):
+        return 0
+    c2 = t[j + 1:j + 2]
+    if not c2 or not _HAN_CHAR.match(c2) or c2 in NOT_GIVEN or t.startswith(_ENDS_NAME, j + 1):
+        return 1
+    return 2
+
+
+def _chinese_at(t: str, i: int) -> Span | None:
+    if t.startswith(_NOT_NAMES, i):
+        return None
+    sl = _surname_len(t, i)
+    surname = t[i:i + sl]
+    cue_before = CUE_BEFORE_END.search(t[max(0, i - 7):i]) is not None
+    if surname in FUNCTION_SURNAMES and not cue_before:
+        return None
+    g = _given_len(t, i + sl)
+    if g == 0:
+        # 聂医生, 王主任: the surname alone before a title is still a name.
+        if t.startswith(TITLE_AFTER, i + sl) and surname not in FUNCTION_SURNAMES \
+                and (cue_before or surname not in WEAK_SURNAMES):
+            return Span(i, i + sl, "name")
+        return None
+    end = i + sl + g
+    if cue_before or (_isolated(t, i, end) and (surname not in WEAK_SURNAMES or t[i + sl] in GIVEN_CHARS
+                                                 or _delimited(t, i, end))):
+        return Span(i, end, "name")
+    if t.startswith(TITLE_AFTER, end) or (t.startswith(CUE_AFTER, end)
+                                          and (surname not in WEAK_SURNAMES or t[i + sl] in GIVEN_CHARS)):
+        return Span(i, end, "name")
+    if sl > 1 and surname not in RISKY_COMPOUNDS:
+        return Span(i, end, "name")
+    if g == 2 and surname not in WEAK_SURNAMES and t[i + 1] in GIVEN_CHARS and t[i + 2] in GIVEN_CHARS \
+            and not t.startswith(_NOT_NAMES, i + 1):
+        return Span(i, end, "name")
+    return None
+
+
+def _isolated(t: str, i: int, end: int) -> bool:
+    """A surname-led word standing alone between non-Han characters (alarm texts: "3床 秦涛 心率过高")."""
+    before = t[i - 1:i]
+    after = t[end:end + 1]
+    return (not before or not _HAN_CHAR.match(before)) and (not after or not _HAN_CHAR.match(after)
+                                                            or t.startswith(CUE_AFTER, end))
+
+
+_DELIMITERS = " \t:,;、，；：|/[]()（）【】"
+
+
+def _delimited(t: str, i: int, end: int) -> bool:
+    """Set off by spaces or punctuation on both sides, as a name field of an alarm text is."""
+    return (i == 0 or t[i - 1] in _DELIMITERS) and (end == len(t) or t[end] in _DELIMITERS + "。.")
+
+
+def _pinyin(t: str) -> list[Span]:
+    out = []
+    surnames = pinyin_surnames()
+    for m in PINYIN_RUN.finditer(t):
+        run = m.group(0)
+        cuts = [0] + [k + 1 for k, c in enumerate(run) if c in " -"] + [len(run) + 1]
+        windows = sorted(((a, b) for a in range(len(cuts)) for b in range(a + 2, len(cuts))
+                          if run[cuts[a] - 1:cuts[a]] != "-"), key=lambda w: w[0] - w[1])
+        for a, b in windows:
+            if _pinyin_name(run[cuts[a]:cuts[b] - 1], surnames, after_cue=CUE_BEFORE_END.search(t[max(0, m.start() - 7):m.start()])):
+                out.append(Span(m.start() + cuts[a], m.start() + cuts[b] - 1, "name"))
+                break
+    return out
+
+
+def _pinyin_name(run: str, surnames: frozenset[str], after_cue=None) -> bool:
+    """Surname first or last, the rest one or two syllables; a run of English words (He Long) only after a cue."""
+    tokens = re.split(r"[ \-]", run)
+    lowered = [x.lower() for x in tokens]
+    if all(x in PINYIN_WORDS_IN_ENGLISH for x in lowered) and not run.isupper() and not after_cue:
+        return False
+    for s_index in (0, len(tokens) - 1):
+        if lowered[s_index] in surnames or lowered[s_index] in PINYIN_EXTRA_SURNAMES:
+            if is_pinyin_given("".join(x for k, x in enumerate(lowered) if k != s_index)):
+                return True
+    return False
