@@ -13,6 +13,15 @@ from pathlib import Path
 
 ROLES = ("pipeline", "analyst", "compliance")
 ROLE_NAMES = {role: f"wardflow_{role}" for role in ROLES}
+# The search_path every wardflow session starts with (libpq options, before any SQL runs): pg_catalog only, which
+# no login role can write, so no schema or function a login role creates can shadow one the code calls unqualified
+# ("$user" and public are left out; pg_temp last so a temporary table never shadows a table either).
+SAFE_SEARCH_PATH = "pg_catalog,pg_temp"
+
+
+def session_options(*parts: str) -> str:
+    """libpq `options` for a wardflow session: the safe search_path, then the given `-c` settings."""
+    return " ".join([f"-c search_path={SAFE_SEARCH_PATH}", *[p for p in parts if p]])
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ that `dagster dev` shows the same runs."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import time
@@ -15,6 +16,8 @@ from rich.table import Table
 
 from connectors.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class RunOutcome:
@@ -23,6 +26,7 @@ class RunOutcome:
     seconds: float
     failed_steps: list[str] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)
+    steps_succeeded: int = 0
 
     @property
     def blocking_failures(self) -> list[dict]:
@@ -62,8 +66,38 @@ def ensure_dagster_home(settings: Settings) -> str:
 
 def run_everything(settings: Settings, job_name: str = "wardflow_all", log_level: str = "WARNING",
                    dbt_log: Path | None = None) -> RunOutcome:
-    """Run the job in-process. dbt's own progress lines go to stderr, or to `dbt_log` when given, so that
-    stdout stays free for `--json`."""
+    """Run the job in-process and audit it (`pipeline.run`, failed runs and runs that raise included). dbt's own
+    progress lines go to stderr, or to `dbt_log` when given, so that stdout stays free for `--json`."""
+    started = time.perf_counter()
+    try:
+        outcome = _execute(settings, job_name, log_level, dbt_log)
+    except BaseException as exc:
+        audit_run(settings, {"run_id": None, "job": job_name, "success": False, "failed_steps": ["(before any step)"],
+                             "error": type(exc).__name__, "seconds": round(time.perf_counter() - started, 1)})
+        raise
+    audit_run(settings, {"job": job_name, **{k: v for k, v in outcome.as_dict().items() if k != "checks"},
+                         "steps_succeeded": outcome.steps_succeeded,
+                         "blocking_failures": len(outcome.blocking_failures)})
+    return outcome
+
+
+def audit_run(settings: Settings, details: dict) -> None:
+    """One `pipeline.run` event per run, then the head anchored; a database that is down is logged, not raised
+    (the run's own outcome is what the caller reports)."""
+    import psycopg
+
+    from connectors import auditlog
+    from orchestration.warehouse.database import DatabaseError, connect
+
+    try:
+        with connect(settings, "pipeline", autocommit=True) as conn:
+            auditlog.record(conn, "pipeline.run", str(details.get("run_id") or ""), details)
+            auditlog.anchor(settings, conn)
+    except (psycopg.Error, DatabaseError) as exc:
+        log.warning("pipeline.run not audited (SQLSTATE %s)", getattr(exc, "sqlstate", None) or type(exc).__name__)
+
+
+def _execute(settings: Settings, job_name: str, log_level: str, dbt_log: Path | None) -> RunOutcome:
     import dagster as dg
 
     from orchestration.project import prepare_manifest
@@ -87,5 +121,6 @@ def run_everything(settings: Settings, job_name: str = "wardflow_all", log_level
     checks = [{"asset": "/".join(e.asset_key.path), "check": e.check_name, "passed": e.passed,
                "severity": e.severity.value} for e in result.get_asset_check_evaluations()]
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key]
+    succeeded = sum(e.event_type_value == "STEP_SUCCESS" for e in result.all_events)
     return RunOutcome(result.run_id, result.success, time.perf_counter() - started, failed,
-                      sorted(checks, key=lambda c: (c["asset"], c["check"])))
+                      sorted(checks, key=lambda c: (c["asset"], c["check"])), succeeded)

@@ -17,7 +17,7 @@ from connectors.hl7.tls import certificate_identity, normalise_fingerprint
 from connectors.settings import Settings
 
 REGISTRY_DDL = """
-select pg_advisory_xact_lock(hashtext('wardflow.device_registry'));
+select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('wardflow.device_registry'));
 create table if not exists landing.device_registry (
   cert_fingerprint_sha256 text primary key,  -- lowercase hex of SHA-256(DER certificate)
   cert_subject text not null default '',      -- RFC 4514 subject of the certificate (device identity)
