@@ -107,6 +107,8 @@ def init(as_json: JsonFlag = False) -> None:
         created = " (new key file created, mode 0600)" if report.key_created else ""
         console.print(f"[green]initialised[/green] database {report.database}; key versions {report.key_versions}"
                       f"{created}; roles {', '.join(report.roles)}")
+        for warning in report.warnings:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 # --- data -------------------------------------------------------------------------------------------

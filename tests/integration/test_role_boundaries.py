@@ -29,6 +29,10 @@ from sql_calls import all_unqualified_calls  # noqa: E402
 TYPES = ("text", "integer", "bigint", "numeric", "double precision", "bytea", "jsonb", "boolean", "name",
          "timestamptz", "text[]")
 COUNTERS = ("ran", "as_superuser", "saw_key")
+# What the issue's trojans shadowed. The code now calls these schema-qualified (so the generated list no longer
+# holds them); they are planted too, so that the first test can show the trojans bite where the path is default.
+ISSUE_CALLS = {"pg_advisory_lock": {1}, "pg_advisory_unlock": {1}, "pg_advisory_xact_lock": {1},
+               "pg_advisory_xact_lock_shared": {1}, "hashtext": {1}}
 LOOT = "wardflow_loot"
 
 
@@ -41,8 +45,8 @@ begin
   if (select rolsuper from pg_catalog.pg_roles where rolname = current_user) then
     perform pg_catalog.nextval('wardflow_loot.as_superuser');
   end if;
-  if pg_catalog.coalesce(pg_catalog.current_setting('wardflow.enc_v1', true), '') <> ''
-     or pg_catalog.coalesce(pg_catalog.current_setting('wardflow.audit_key', true), '') <> '' then
+  if coalesce(pg_catalog.current_setting('wardflow.enc_v1', true), '') <> ''
+     or coalesce(pg_catalog.current_setting('wardflow.audit_key', true), '') <> '' then
     perform pg_catalog.nextval('wardflow_loot.saw_key');
   end if;
   return null;
@@ -61,7 +65,7 @@ def shadowable(conn: psycopg.Connection) -> dict[str, set[int]]:
 
 
 def counters(conn: psycopg.Connection) -> dict[str, int]:
-    return {c: conn.execute(sql.SQL("select last_value - 1 from {}.{}").format(
+    return {c: conn.execute(sql.SQL("select case when is_called then last_value else 0 end from {}.{}").format(
         sql.Identifier(LOOT), sql.Identifier(c))).fetchone()[0] for c in COUNTERS}
 
 
@@ -71,10 +75,10 @@ def trojans(settings, built):
     with connect(settings, "admin", autocommit=True) as conn:
         owner = conn.execute("select current_user").fetchone()[0]
         schemas = [owner, ROLE_NAMES["pipeline"]]
-        names = shadowable(conn)
+        names = {**shadowable(conn), **ISSUE_CALLS}
         conn.execute(sql.SQL("create schema {}").format(sql.Identifier(LOOT)))
         for c in COUNTERS:
-            conn.execute(sql.SQL("create sequence {}.{} minvalue 0 start 1").format(sql.Identifier(LOOT),
+            conn.execute(sql.SQL("create sequence {}.{}").format(sql.Identifier(LOOT),
                                                                                        sql.Identifier(c)))
         conn.execute(sql.SQL("grant usage on schema {0} to public; grant usage, update on all sequences in schema {0} "
                              "to public").format(sql.Identifier(LOOT)))
@@ -111,7 +115,7 @@ def test_the_generated_call_list_covers_the_issue_calls(settings, initialised) -
     """The list is generated, but it must at least hold what the issue exploited (when called unqualified)."""
     with connect(settings, "admin") as conn:
         names = shadowable(conn)
-    assert {"current_setting", "convert_from", "coalesce", "set_config", "concat_ws"} <= set(names)
+    assert {"current_setting", "convert_from", "decode", "set_config", "concat_ws"} <= set(names)
     assert len(names) > 40
 
 
@@ -123,8 +127,11 @@ def test_the_trojans_do_run_in_a_session_with_the_default_search_path(settings, 
     params = role_params(settings, "pipeline")
     params["options"] = keyring.pg_options()  # keys given, search_path left default
     with psycopg.connect(make_conninfo(**params), autocommit=True) as conn:
+        path = conn.execute("select current_schemas(true)::text, current_setting('wardflow.enc_v1', true) is not null"
+                            ).fetchone()
         conn.execute("select pg_advisory_lock(hashtext('wardflow.probe'))")
     seen = counters(trojans["admin"])
+    assert path == (f"{{pg_catalog,{ROLE_NAMES['pipeline']},public}}", True), path
     assert seen["ran"] >= 2 and seen["as_superuser"] >= 1 and seen["saw_key"] >= 1
 
 
