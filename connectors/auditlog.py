@@ -3,16 +3,18 @@
 `record` appends one event through ``audit.record`` (the only way in: no login role may write the table; the
 function sets id, time and actor and chains the event with a keyed MAC, orchestration/warehouse/sql/03_audit.sql).
 `anchor` copies the newest event's id and MAC to ``$WARDFLOW_HOME/audit/anchor.jsonl``, a file that is only ever
-appended to (mode 0600): `wardflow audit verify` then notices events deleted from the end of the chain, which a
-chain alone cannot show. Call it after the commit that made the events durable. Details hold ids, counts and
+appended to (mode 0600), and to syslog when WARDFLOW_AUDIT_SYSLOG names a socket: `wardflow audit verify` then
+notices events deleted from the end of the chain, which a chain alone cannot show. Call it after the commit that made the events durable. Details hold ids, counts and
 rule names only; nothing here logs them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from datetime import UTC, datetime
+from logging.handlers import SysLogHandler
 from pathlib import Path
 
 import psycopg
@@ -50,7 +52,24 @@ def anchor(settings: Settings, conn: psycopg.Connection) -> dict | None:
         os.fsync(fd)
     finally:
         os.close(fd)
+    if settings.audit_syslog:
+        to_syslog(settings.audit_syslog, entry)
     return entry
+
+
+def to_syslog(address: str, entry: dict) -> None:
+    """One line per anchor to a syslog socket (a path, or host:port over UDP), so that a copy of the head leaves
+    the host. A syslog that is down does not stop the caller (the anchor file has the head)."""
+    host, _, port = address.rpartition(":")
+    target: str | tuple[str, int] = (host, int(port)) if host and port.isdigit() else address
+    handler = SysLogHandler(address=target, facility=SysLogHandler.LOG_AUTH)
+    handler.handleError = lambda record: None  # type: ignore[method-assign]
+    try:
+        handler.emit(logging.makeLogRecord({
+            "msg": "wardflow audit head event_id=%d hash=%s", "args": (entry["event_id"], entry["hash"]),
+            "levelno": logging.WARNING, "levelname": "WARNING"}))
+    finally:
+        handler.close()
 
 
 def read_anchors(settings: Settings) -> tuple[list[dict], list[int]]:

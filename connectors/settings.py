@@ -32,6 +32,7 @@ class Settings:
     database_url: str | None  # None: use the embedded cluster under home/pg
     master_key: str | None  # WARDFLOW_MASTER_KEY as given (never logged)
     key_file: Path
+    audit_syslog: str | None = None  # WARDFLOW_AUDIT_SYSLOG: also send each audit anchor to syslog (path or host:port)
 
     @property
     def secrets_dir(self) -> Path:
@@ -47,7 +48,8 @@ class Settings:
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
-    """Resolve WARDFLOW_HOME, WARDFLOW_DATABASE_URL, WARDFLOW_MASTER_KEY and WARDFLOW_KEY_FILE."""
+    """Resolve WARDFLOW_HOME, WARDFLOW_DATABASE_URL, WARDFLOW_MASTER_KEY, WARDFLOW_KEY_FILE and
+    WARDFLOW_AUDIT_SYSLOG."""
     env = os.environ if env is None else env
     home = Path(env.get("WARDFLOW_HOME") or (cwd or Path.cwd()) / ".wardflow").resolve()
     key_file = Path(env["WARDFLOW_KEY_FILE"]) if env.get("WARDFLOW_KEY_FILE") else home / "secrets" / "master.key"
@@ -56,6 +58,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         database_url=env.get("WARDFLOW_DATABASE_URL") or None,
         master_key=env.get("WARDFLOW_MASTER_KEY") or None,
         key_file=key_file,
+        audit_syslog=env.get("WARDFLOW_AUDIT_SYSLOG") or None,
     )
 
 

@@ -237,3 +237,29 @@ def test_init_by_a_non_superuser_owner_degrades_with_warnings(own_database, serv
             admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
             admin.execute(sql.SQL("drop owned by {} cascade").format(sql.Identifier(owner)))
             admin.execute(sql.SQL("drop role {}").format(sql.Identifier(owner)))
+
+
+def test_every_wardflow_session_starts_with_the_safe_search_path(settings, keyring) -> None:
+    """Owner, pipeline (keyless and keyed), analyst, compliance, the MLLP listener's sessions, dbt's PGOPTIONS and
+    Great Expectations' engine URL: all start with pg_catalog only."""
+    from connectors.hl7.runtime import ListenerConfig, Runtime
+    from expectations.context import sqlalchemy_url
+    from orchestration.resources import dbt_environment
+
+    safe = ("pg_catalog,pg_temp",)
+    sessions = [connect(settings, role) for role in ("admin", "pipeline", "analyst", "compliance")]
+    sessions.append(connect(settings, "pipeline", keyring=keyring))
+    sessions.append(Runtime(settings, ListenerConfig(), keyring)._connector()())
+    dbt_params = {**role_params(settings, "pipeline"), "options": dbt_environment(settings, keyring)["PGOPTIONS"]}
+    sessions.append(psycopg.connect(make_conninfo(**dbt_params)))
+    for conn in sessions:
+        with conn:
+            assert conn.execute("show search_path").fetchone() == safe
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(sqlalchemy_url(settings, "pipeline"))
+    try:
+        with engine.connect() as conn:
+            assert tuple(conn.execute(sqlalchemy.text("show search_path")).fetchone()) == safe
+    finally:
+        engine.dispose()
