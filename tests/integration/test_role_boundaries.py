@@ -230,6 +230,10 @@ def test_init_by_a_non_superuser_owner_degrades_with_warnings(own_database, serv
                              "WARDFLOW_MASTER_KEY": master_key})
         report = init_database(own)
         assert any("large objects" in w for w in report.warnings), report.warnings
+        assert any("temp_file_limit" in w for w in report.warnings), report.warnings
+        with connect(own, "admin") as conn:  # what it may do was done, a refused setting undid nothing
+            assert conn.execute("select rolconnlimit from pg_catalog.pg_roles where rolname = 'wardflow_analyst'"
+                                ).fetchone() == (20,)
         with connect(own, "pipeline") as conn:
             assert conn.execute("select 1").fetchone() == (1,)
     finally:

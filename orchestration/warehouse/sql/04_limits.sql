@@ -5,18 +5,25 @@
 -- Connection slots: analysts and compliance cannot take the slots ingest, the listener and dbt need.
 -- Timeouts are role defaults (a session may still SET its own; the connection limit cannot be changed by it).
 do $$
+declare
+  statement text;
 begin
-  alter role wardflow_analyst connection limit 20;
-  alter role wardflow_compliance connection limit 5;
-  alter role wardflow_pipeline connection limit 64;
-  alter role wardflow_analyst set statement_timeout = '5min';
-  alter role wardflow_analyst set idle_in_transaction_session_timeout = '2min';
-  alter role wardflow_analyst set temp_file_limit = '1GB';
-  alter role wardflow_compliance set statement_timeout = '5min';
-  alter role wardflow_compliance set idle_in_transaction_session_timeout = '2min';
-exception when insufficient_privilege then
-  raise warning 'wardflow: cannot set connection limits or timeouts of the wardflow roles (%); ask the server '
-                'administrator to run orchestration/warehouse/sql/04_limits.sql', sqlerrm;
+  foreach statement in array array[
+    'alter role wardflow_analyst connection limit 20',
+    'alter role wardflow_compliance connection limit 5',
+    'alter role wardflow_pipeline connection limit 64',
+    'alter role wardflow_analyst set statement_timeout = ''5min''',
+    'alter role wardflow_analyst set idle_in_transaction_session_timeout = ''2min''',
+    'alter role wardflow_compliance set statement_timeout = ''5min''',
+    'alter role wardflow_compliance set idle_in_transaction_session_timeout = ''2min''',
+    'alter role wardflow_analyst set temp_file_limit = ''1GB'''  -- a superuser-only setting
+  ] loop
+    begin  -- one at a time: a refused one must not undo the others
+      execute statement;
+    exception when insufficient_privilege then
+      raise warning 'wardflow: could not run "%" (%); a superuser can', statement, sqlerrm;
+    end;
+  end loop;
 end $$;
 
 -- Large objects live outside every schema and grant: no login role may create them.
