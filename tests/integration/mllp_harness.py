@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
@@ -102,3 +104,30 @@ def assert_every_message_landed_once(report: SendReport, url: str, messages: lis
     assert report.unacked == [], f"{len(report.unacked)} messages never acknowledged; NAKs {dict(report.naks)}"
     assert report.acked == len(messages)
     assert landed_counts(url, messages) == {cid: 1 for cid, _ in messages}
+
+
+@contextmanager
+def listener_database(server_admin_url: str, settings: Settings, home: Path) -> Iterator[tuple[Settings, str]]:
+    """A database of its own for a module of listener tests (they land tens of thousands of messages, which
+    would skew what other tests sample from the session's database): initialised with the session's key and
+    role passwords, dropped afterwards."""
+    import shutil
+
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    from orchestration.warehouse.database import init_database
+
+    name = f"wardflow_mllp_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        (home / "secrets").mkdir(parents=True, exist_ok=True)
+        shutil.copy(settings.secrets_dir / "roles.json", home / "secrets" / "roles.json")
+        url = make_conninfo(server_admin_url, dbname=name)
+        own = Settings(home=home, database_url=url, master_key=settings.master_key, key_file=settings.key_file)
+        init_database(own)
+        yield own, url
+    finally:
+        with psycopg.connect(server_admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))

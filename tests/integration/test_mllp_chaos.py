@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from mllp_harness import LiveListener, assert_every_message_landed_once, send, stream
+from mllp_harness import LiveListener, assert_every_message_landed_once, listener_database, send, stream
 
 from connectors.settings import Settings
 
@@ -64,9 +64,10 @@ def run_with_fault(settings: Settings, keyring, url: str, inject: Callable[[Live
     return report, stats, messages
 
 
-@pytest.fixture
-def listener_setup(settings, keyring, database_url, initialised):
-    return settings, keyring, database_url
+@pytest.fixture(scope="module")
+def listener_setup(server_admin_url, settings, keyring, initialised, tmp_path_factory):
+    with listener_database(server_admin_url, settings, tmp_path_factory.mktemp("chaos-home")) as (own, url):
+        yield own, keyring, url
 
 
 def _admin(url: str, statement: str, params: tuple = ()) -> list:

@@ -22,7 +22,14 @@ from pathlib import Path
 
 import psutil
 import pytest
-from mllp_harness import LiveListener, assert_every_message_landed_once, pcd01, send, stream
+from mllp_harness import (
+    LiveListener,
+    assert_every_message_landed_once,
+    listener_database,
+    pcd01,
+    send,
+    stream,
+)
 
 from connectors.hl7.framing import MllpDecoder, frame
 from connectors.hl7.sender import ack_code_and_reason
@@ -108,7 +115,14 @@ class Hostile:
             t.join(20)
 
 
-def test_full_speed_resender_is_unharmed_by_hostile_clients(settings, keyring, database_url) -> None:
+@pytest.fixture(scope="module")
+def own(server_admin_url, settings, initialised, tmp_path_factory):
+    with listener_database(server_admin_url, settings, tmp_path_factory.mktemp("hostile-home")) as (own, url):
+        yield own, url
+
+
+def test_full_speed_resender_is_unharmed_by_hostile_clients(own, keyring) -> None:
+    settings, database_url = own
     messages = stream(3000)
     with LiveListener(settings, keyring, frame_timeout_s=1.0) as live:
         with Hostile(live.port) as hostile:
@@ -125,9 +139,10 @@ def test_full_speed_resender_is_unharmed_by_hostile_clients(settings, keyring, d
     assert stats.frame_timeouts >= 2 and stats.unstorable == 0
 
 
-def test_over_long_control_id_is_refused_with_its_rule_and_kept_as_rejected(settings, keyring, database_url) -> None:
+def test_over_long_control_id_is_refused_with_its_rule_and_kept_as_rejected(own, keyring) -> None:
     import psycopg
 
+    settings, database_url = own
     with LiveListener(settings, keyring) as live:
         sock = _connect(live.port)
         long_id = "L" + uuid.uuid4().hex * 100
@@ -142,7 +157,8 @@ def test_over_long_control_id_is_refused_with_its_rule_and_kept_as_rejected(sett
     assert kept >= 1
 
 
-def test_unparsable_header_gets_back_nothing_but_its_control_id(settings, keyring) -> None:
+def test_unparsable_header_gets_back_nothing_but_its_control_id(own, keyring) -> None:
+    settings, _ = own
     with LiveListener(settings, keyring) as live:
         sock = _connect(live.port)
         raw = (f"MSH|^~\\&|{SECRET_ID}|{SECRET_ID}|{SECRET_ID}|{SECRET_ID}|2026||ORU^{SECRET_ID}|CTL-9|"
@@ -154,7 +170,8 @@ def test_unparsable_header_gets_back_nothing_but_its_control_id(settings, keyrin
     assert ack.split(b"\r")[1] == b"MSA|AR|CTL-9"
 
 
-def test_one_byte_a_second_is_cut_off_by_the_frame_timeout(settings, keyring) -> None:
+def test_one_byte_a_second_is_cut_off_by_the_frame_timeout(own, keyring) -> None:
+    settings, _ = own
     with LiveListener(settings, keyring, frame_timeout_s=0.5) as live:
         sock = _connect(live.port)
         started = time.monotonic()
@@ -173,7 +190,8 @@ def test_one_byte_a_second_is_cut_off_by_the_frame_timeout(settings, keyring) ->
     assert stats.frame_timeouts == 1
 
 
-def test_idle_connection_is_closed_after_the_idle_timeout(settings, keyring) -> None:
+def test_idle_connection_is_closed_after_the_idle_timeout(own, keyring) -> None:
+    settings, _ = own
     with LiveListener(settings, keyring, idle_timeout_s=0.3) as live:
         sock = _connect(live.port)
         sock.sendall(frame(pcd01("IDLE-" + uuid.uuid4().hex[:8])))
@@ -184,7 +202,8 @@ def test_idle_connection_is_closed_after_the_idle_timeout(settings, keyring) -> 
     assert stats.idle_timeouts == 1
 
 
-def test_a_frame_of_escape_sequences_does_not_starve_another_sender(settings, keyring) -> None:
+def test_a_frame_of_escape_sequences_does_not_starve_another_sender(own, keyring) -> None:
+    settings, _ = own
     """9 MB of escape sequences on one connection; another connection's ACKs keep coming (parsed off-loop)."""
     body = ("\\X0D\\\\T\\\\S\\" * 600_000)[: 9 * 1024 * 1024 - 400]
     big = pcd01("BIG-" + uuid.uuid4().hex[:8]).replace(b"CHAOS0001", body.encode())
