@@ -176,7 +176,8 @@ def test_analyst_cannot_take_every_connection_slot(settings, initialised) -> Non
     with connect(settings, "admin") as conn:
         limits = dict(conn.execute("select rolname::text, rolconnlimit from pg_catalog.pg_roles "
                                    "where rolname like 'wardflow\\_%'").fetchall())
-    assert 0 < limits[ROLE_NAMES["analyst"]] <= 32 and 0 < limits[ROLE_NAMES["compliance"]] <= 8
+    assert (limits[ROLE_NAMES["analyst"]], limits[ROLE_NAMES["compliance"]], limits[ROLE_NAMES["pipeline"]]) == \
+        (20, 5, 64)  # docs/database.md, "Limits per role"
     held: list[psycopg.Connection] = []
     try:
         for _ in range(limits[ROLE_NAMES["analyst"]]):
