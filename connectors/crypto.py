@@ -7,6 +7,8 @@ HKDF-SHA256 (`info = b"wardflow/<purpose>"`), so a leaked purpose key never expo
 - ``pseudonym``       (pseudonym version only)  keyed pseudonyms of patients and devices
 - ``dateshift``       (pseudonym version only)  per-patient date offsets
 - ``dedup``           (pseudonym version only)  content fingerprints used for duplicate detection
+- ``audit``           (pseudonym version only)  the MAC chaining audit events; given to a session on its own
+                      (``audit_options``), never with the data keys, and never stored in the database
 
 Pseudonym, date-shift and dedup keys stay on the version they were created with: rotating the
 encryption key must not change a patient's pseudonym or make old messages look new.
@@ -42,6 +44,7 @@ TAG_BYTES = 32
 KEYRING_FORMAT = "wardflow-keyring/1"
 VERSIONED_PURPOSES = ("enc", "mac")
 STABLE_PURPOSES = ("pseudonym", "dateshift", "dedup")
+AUDIT_PURPOSE = "audit"
 _PADDING = [bytes([n]) * n for n in range(IV_BYTES + 1)]
 
 
@@ -116,6 +119,14 @@ class KeyRing:
             out[f"wardflow.{purpose}_key"] = self.key(purpose).hex()
         return out
 
+    def audit_key(self) -> bytes:
+        """The audit chain's MAC key: stable across rotations, so the whole chain verifies with one key."""
+        return _derive_cached(self.masters[self.pseudonym_version], AUDIT_PURPOSE)
+
+    def audit_options(self) -> str:
+        """libpq `options` fragment that lets a session append audit events (and nothing else)."""
+        return f"-c wardflow.audit_key={self.audit_key().hex()}"
+
     def pg_options(self) -> str:
         """libpq `options` (or PGOPTIONS) string that hands the purpose keys to the session at start."""
         return " ".join(f"-c {name}={value}" for name, value in self.session_settings().items())
@@ -128,6 +139,7 @@ class KeyRing:
             for purpose in VERSIONED_PURPOSES + STABLE_PURPOSES:
                 derived = self.key(purpose, version) if purpose in VERSIONED_PURPOSES else self.key(purpose)
                 out += [derived.hex(), base64.b64encode(derived).decode()]
+        out += [self.audit_key().hex(), base64.b64encode(self.audit_key()).decode()]
         return sorted(set(out))
 
 

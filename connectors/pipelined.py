@@ -42,7 +42,7 @@ HL7_COLUMNS = ("batch_id, source_kind, sender, receiver, message_type, trigger_e
 HL7_TYPES = ["uuid"] + ["text"] * 9 + ["int4", "bytea", "int4", "bytea", "bytea"]
 # Taken by every landing transaction before it inserts: a dbt watermark takes it exclusively for an instant,
 # so every landing id at or below the maximum it reads is committed (no row is skipped by incremental runs).
-LOCK_LANDING = "select pg_advisory_xact_lock_shared(hashtext('wardflow.landing'))"
+LOCK_LANDING = "select pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('wardflow.landing'))"
 
 
 def batch_counts_sql(batch: str, kind: str, landed: str, duplicates: str, rejected: str, nbytes: str, *,

@@ -19,6 +19,15 @@ from pathlib import Path
 
 ROLES = ("pipeline", "analyst", "compliance")
 ROLE_NAMES = {role: f"wardflow_{role}" for role in ROLES}
+# The search_path every wardflow session starts with (libpq options, before any SQL runs): pg_catalog only, which
+# no login role can write, so no schema or function a login role creates can shadow one the code calls unqualified
+# ("$user" and public are left out; pg_temp last so a temporary table never shadows a table either).
+SAFE_SEARCH_PATH = "pg_catalog,pg_temp"
+
+
+def session_options(*parts: str) -> str:
+    """libpq `options` for a wardflow session: the safe search_path, then the given `-c` settings."""
+    return " ".join([f"-c search_path={SAFE_SEARCH_PATH}", *[p for p in parts if p]])
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,7 @@ class Settings:
     master_key: str | None  # WARDFLOW_MASTER_KEY as given (never logged)
     key_file: Path
     home_source: str = "WARDFLOW_HOME"  # how home was found, said to the user with the path
+    audit_syslog: str | None = None  # WARDFLOW_AUDIT_SYSLOG: also send each audit anchor to syslog (path or host:port)
 
     @property
     def secrets_dir(self) -> Path:
@@ -85,7 +95,8 @@ def resolve_home(env: Mapping[str, str], cwd: Path) -> tuple[Path, str]:
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
-    """Resolve WARDFLOW_HOME, WARDFLOW_DATABASE_URL, WARDFLOW_MASTER_KEY and WARDFLOW_KEY_FILE."""
+    """Resolve WARDFLOW_HOME, WARDFLOW_DATABASE_URL, WARDFLOW_MASTER_KEY, WARDFLOW_KEY_FILE and
+    WARDFLOW_AUDIT_SYSLOG."""
     env = os.environ if env is None else env
     home, source = resolve_home(env, cwd or Path.cwd())
     key_file = Path(env["WARDFLOW_KEY_FILE"]) if env.get("WARDFLOW_KEY_FILE") else home / "secrets" / "master.key"
@@ -95,6 +106,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         master_key=env.get("WARDFLOW_MASTER_KEY") or None,
         key_file=key_file,
         home_source=source,
+        audit_syslog=env.get("WARDFLOW_AUDIT_SYSLOG") or None,
     )
 
 

@@ -6,7 +6,7 @@ import os
 from typing import Any
 from urllib.parse import quote
 
-from connectors.settings import Settings
+from connectors.settings import Settings, session_options
 from orchestration.warehouse.database import role_params
 
 # Results never carry values (DESIGN.md decision 8): no unexpected lists, no rows.
@@ -17,7 +17,10 @@ RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0, "inclu
 def sqlalchemy_url(settings: Settings, role: str) -> str:
     p = role_params(settings, role)
     auth = quote(p["user"], safe="") + (":" + quote(p["password"], safe="") if p.get("password") else "")
-    return f"postgresql+psycopg://{auth}@{p.get('host', '127.0.0.1')}:{p.get('port', '5432')}/{p.get('dbname', '')}"
+    # the safe search_path at connection start, like every wardflow session (issue 11): GX names schemas itself
+    options = quote(session_options(), safe="")
+    return (f"postgresql+psycopg://{auth}@{p.get('host', '127.0.0.1')}:{p.get('port', '5432')}/{p.get('dbname', '')}"
+            f"?options={options}")
 
 
 def run_suite(settings: Settings, role: str, suite_name: str, schema: str, table: str,

@@ -136,6 +136,8 @@ def init(as_json: JsonFlag = False) -> None:
         created = " (new key file created, mode 0600)" if report.key_created else ""
         console.print(f"[green]initialised[/green] database {report.database}; key versions {report.key_versions}"
                       f"{created}; roles {', '.join(report.roles)}")
+        for warning in report.warnings:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 # --- data -------------------------------------------------------------------------------------------
@@ -372,16 +374,23 @@ def scan(
 
 @audit_app.command("verify")
 def audit_verify(as_json: JsonFlag = False) -> None:
-    """Recompute the audit hash chain; report the first broken link."""
+    """Recompute the keyed audit chain and compare it with the anchored head; report every broken range."""
+    from connectors.crypto import KeyError_
     from orchestration.audit import verify_chain
 
-    result = verify_chain(load_settings())
+    try:
+        result = verify_chain(load_settings())
+    except KeyError_ as exc:
+        raise fail(f"audit verify needs the master key (the chain is keyed with a key derived from it): {exc}") from None
     emit(result, as_json)
     if not as_json:
         if result["ok"]:
-            console.print(f"[green]audit chain intact[/green]: {result['events']} events")
-        else:
-            console.print(f"[red]audit chain broken[/red] at event {result['first_broken']}")
+            console.print(f"[green]audit chain intact[/green]: {result['events']} events, "
+                          f"anchored head {result['anchored_head']}")
+        for r in result["broken"]:
+            console.print(f"[red]audit chain broken[/red]: events {r['first']}-{r['last']} {r['problem']}")
+        if result["unreadable_anchor_lines"]:
+            console.print(f"[red]anchor file lines unreadable[/red]: {result['unreadable_anchor_lines']}")
     if not result["ok"]:
         raise typer.Exit(1)
 

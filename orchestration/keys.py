@@ -34,6 +34,7 @@ from pathlib import Path
 import psycopg
 from psycopg import errors, sql
 
+from connectors import auditlog
 from connectors.crypto import KeyRing, parse_keyring, save_keyring
 from connectors.settings import Settings
 from orchestration.warehouse.database import connect
@@ -149,7 +150,7 @@ class _KeysLock:
         self.conn = connect(settings, "pipeline", autocommit=True)
 
     def __enter__(self) -> psycopg.Connection:
-        got = self.conn.execute("select pg_try_advisory_lock(hashtext(%s))", (LOCK_KEY,)).fetchone()
+        got = self.conn.execute("select pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext(%s::text))", (LOCK_KEY,)).fetchone()
         if not got or not got[0]:
             self.conn.close()
             raise KeyRotationError("another key rotation, re-encryption or retirement is running")
@@ -157,13 +158,15 @@ class _KeysLock:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            self.conn.execute("select pg_advisory_unlock(hashtext(%s))", (LOCK_KEY,))
+            self.conn.execute("select pg_catalog.pg_advisory_unlock(pg_catalog.hashtext(%s::text))", (LOCK_KEY,))
         finally:
             self.conn.close()
 
 
-def _audit(conn: psycopg.Connection, action: str, details: dict) -> None:
+def _audit(conn: psycopg.Connection, action: str, details: dict, settings: Settings) -> None:
     conn.execute("select audit.record(%s, 'keyring', %s::jsonb)", (action, json.dumps(details)))
+    if conn.autocommit:  # committed: anchor the head outside the database
+        auditlog.anchor(settings, conn)
 
 
 # -- public API ----------------------------------------------------------------------------------------------
@@ -196,7 +199,7 @@ def rotate_keys(settings: Settings, *, batch_size: int = 5000, on_progress: Prog
         save_keyring(new, path)
         log.info("key ring rotated: version %s -> %s (%s)", old.current, new.current, path)
         _audit(lock, "keys.rotate", {"old_version": old.current, "new_version": new.current,
-                                     "versions": new.versions, "pseudonym_version": new.pseudonym_version})
+                                     "versions": new.versions, "pseudonym_version": new.pseudonym_version}, settings)
         if settings.master_key:
             warnings = [f"the rotated ring is in {path}: unset WARDFLOW_MASTER_KEY so that every wardflow "
                             "process reads it"]
@@ -243,7 +246,7 @@ def retire_version(settings: Settings, version: int) -> dict:
                        ring.pseudonym_version)
         save_keyring(kept, path)
         log.info("key version %s retired (%s)", version, path)
-        _audit(lock, "keys.retire", {"version": version, "versions": kept.versions})
+        _audit(lock, "keys.retire", {"version": version, "versions": kept.versions}, settings)
     return {"retired": version, "versions": kept.versions, "current": kept.current, "key_file": str(path)}
 
 
@@ -291,7 +294,7 @@ def _reencrypt_locked(settings: Settings, lock: psycopg.Connection, ring: KeyRin
     remaining = {t: n for t, n in remaining.items() if n}
     result = {"key_version": ring.current, "tables": done, "rows": sum(done.values()), "remaining": remaining,
               "complete": not remaining, "passes": passes, "seconds": round(time.monotonic() - started, 3)}
-    _audit(lock, "keys.reencrypted", {k: v for k, v in result.items() if k != "seconds"})
+    _audit(lock, "keys.reencrypted", {k: v for k, v in result.items() if k != "seconds"}, settings)
     log.info("re-encrypted %s rows to key version %s in %s passes (%s left)", result["rows"], ring.current,
              passes, sum(remaining.values()))
     return result

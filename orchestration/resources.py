@@ -10,7 +10,7 @@ import dagster as dg
 import psycopg
 
 from connectors.crypto import KeyRing, load_keyring
-from connectors.settings import Settings, load_settings
+from connectors.settings import Settings, load_settings, session_options
 from orchestration.warehouse.database import connect, role_params
 
 
@@ -33,7 +33,7 @@ def dbt_environment(settings: Settings, ring: KeyRing) -> dict[str, str]:
     return {
         **dbt_connection_env(settings, params),
         "DBT_ENV_SECRET_WARDFLOW_PG_PASSWORD": params.get("password", ""),
-        "PGOPTIONS": ring.pg_options(),
+        "PGOPTIONS": session_options(ring.pg_options()),  # safe search_path first (issue 11); no audit key
     }
 
 

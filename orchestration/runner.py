@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from connectors.settings import Settings
 Progress = Callable[[int, int, str], None]  # (done, total, what just finished)
 _DBT_RESULT = re.compile(r"^\s*(\d+) of (\d+) (OK|PASS|FAIL|ERROR|WARN|SKIP)\b(?! hook)\s*(.*?)\s*\.{2,}")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,6 +40,7 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)  # one line per failed step: step, cause
     assets: int = 0
     log_path: Path | None = None
+    steps_succeeded: int = 0
 
     @property
     def blocking_failures(self) -> list[dict]:
@@ -136,9 +139,41 @@ def default_log(settings: Settings) -> Path:
 def run_everything(settings: Settings, job_name: str = "wardflow_all", log_level: str = "INFO",
                    dbt_log: Path | None = None, progress: Progress | None = None,
                    debug: bool = False) -> RunOutcome:
-    """Run the job in-process; dbt's lines and Dagster's log go to `dbt_log` (default home/logs/run-*.log)
-    so that stdout stays free for `--json`; with `debug`, Dagster's log goes to stderr as well."""
+    """Run the job in-process and audit it (`pipeline.run`, failed runs and runs that raise included); dbt's
+    lines and Dagster's log go to `dbt_log` (default home/logs/run-*.log) so that stdout stays free for
+    `--json`; with `debug`, Dagster's log goes to stderr as well."""
     preflight(settings)  # before importing Dagster: a setup problem fails in a second, in one line
+    started = time.perf_counter()
+    try:
+        outcome = _execute(settings, job_name, log_level, dbt_log, progress, debug)
+    except BaseException as exc:
+        audit_run(settings, {"run_id": None, "job": job_name, "success": False, "failed_steps": ["(before any step)"],
+                             "error": type(exc).__name__, "seconds": round(time.perf_counter() - started, 1)})
+        raise
+    audit_run(settings, {"job": job_name, **{k: v for k, v in outcome.as_dict().items() if k != "checks"},
+                         "steps_succeeded": outcome.steps_succeeded,
+                         "blocking_failures": len(outcome.blocking_failures)})
+    return outcome
+
+
+def audit_run(settings: Settings, details: dict) -> None:
+    """One `pipeline.run` event per run, then the head anchored; a database that is down is logged, not raised
+    (the run's own outcome is what the caller reports)."""
+    import psycopg
+
+    from connectors import auditlog
+    from orchestration.warehouse.database import DatabaseError, connect
+
+    try:
+        with connect(settings, "pipeline", autocommit=True) as conn:
+            auditlog.record(conn, "pipeline.run", str(details.get("run_id") or ""), details)
+            auditlog.anchor(settings, conn)
+    except (psycopg.Error, DatabaseError) as exc:
+        _log.warning("pipeline.run not audited (SQLSTATE %s)", getattr(exc, "sqlstate", None) or type(exc).__name__)
+
+
+def _execute(settings: Settings, job_name: str, log_level: str, dbt_log: Path | None, progress: Progress | None,
+             debug: bool) -> RunOutcome:
     import dagster as dg
 
     from orchestration.project import prepare_manifest
@@ -167,11 +202,12 @@ def _outcome(result, seconds: float, log_path: Path) -> RunOutcome:
                "severity": e.severity.value, "blocking": _blocking(e)}
               for e in result.get_asset_check_evaluations()]
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key]
+    succeeded = sum(e.event_type_value == "STEP_SUCCESS" for e in result.all_events)
     return RunOutcome(
         result.run_id, result.success, seconds, [e.step_key for e in failures],
         sorted(checks, key=lambda c: (c["asset"], c["check"])),
         [f"step {e.step_key} failed: {_cause(e.step_failure_data.error)}" for e in failures],
-        len(result.get_asset_materialization_events()), log_path)
+        len(result.get_asset_materialization_events()), log_path, succeeded)
 
 
 def _blocking(evaluation) -> bool:

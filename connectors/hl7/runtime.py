@@ -21,12 +21,13 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from connectors import auditlog
 from connectors.crypto import KeyRing, load_keyring
 from connectors.hl7.commit import DatabaseUnavailable, GroupCommitter
 from connectors.hl7.limits import RefusalEvent, RefusalLog
 from connectors.hl7.registry import Device, check_registry, lookup
 from connectors.hl7.tls import ListenerConfigError, check_transport, server_context
-from connectors.settings import Settings
+from connectors.settings import Settings, session_options
 
 log = logging.getLogger("wardflow.listener")
 STATEMENT_TIMEOUT_MS = 15_000
@@ -151,7 +152,8 @@ class Runtime:
         # A flush can run on the event loop (commit.py): a dead network or a stuck lock must end in an error
         # within seconds, not freeze the listener. tcp_user_timeout bounds unacknowledged sends, keepalives a
         # silent peer, statement_timeout a statement that waits.
-        params.update(options=f"{self.keyring.pg_options()} -c statement_timeout={STATEMENT_TIMEOUT_MS}",
+        params.update(options=session_options(self.keyring.pg_options(), self.keyring.audit_options(),
+                                              f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"),
                       application_name="wardflow-listener", connect_timeout=str(self.config.connect_timeout_s),
                       tcp_user_timeout=str(STATEMENT_TIMEOUT_MS), keepalives="1", keepalives_idle="10",
                       keepalives_interval="5", keepalives_count="3")
@@ -241,6 +243,7 @@ class Runtime:
         assert self.committer is not None
         try:
             await self.committer.call(write)
+            await self.committer.call(lambda conn: auditlog.anchor(self.settings, conn))
         except DatabaseUnavailable as exc:
             log.warning("audit events not written yet (%s)", exc)
             return False

@@ -10,7 +10,7 @@ select set_config('wardflow.hl7_since', '0', true), set_config('wardflow.fhir_si
 
 {% macro wardflow_watermarks() -%}
 -- wait for landing transactions in flight (they hold the lock shared), so ids up to the maximum are committed
-select pg_advisory_lock(hashtext('wardflow.landing'));
+select pg_catalog.pg_advisory_lock(pg_catalog.hashtext('wardflow.landing'));
 select
   {%- for source, table, id in [("hl7", "landing.hl7_messages", "message_id"),
                                  ("fhir", "landing.fhir_resources", "resource_row_id")] %}
@@ -24,7 +24,7 @@ select
     {%- endif %}
     true){{ "," if not loop.last }}
   {%- endfor %};
-select pg_advisory_unlock(hashtext('wardflow.landing'))
+select pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('wardflow.landing'))
 {%- endmacro %}
 
 {% macro wardflow_save_watermarks() -%}

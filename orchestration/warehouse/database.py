@@ -17,8 +17,9 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from connectors.crypto import KeyRing, load_keyring
-from connectors.settings import ROLE_NAMES, Settings, ensure_private_dir
+from connectors import auditlog
+from connectors.crypto import KeyError_, KeyRing, load_keyring
+from connectors.settings import ROLE_NAMES, Settings, ensure_private_dir, session_options
 
 SQL_DIR = Path(__file__).parent / "sql"
 LANDING_SQL = Path(__file__).resolve().parents[2] / "connectors" / "sql" / "landing.sql"
@@ -106,11 +107,12 @@ def role_url(settings: Settings, role: str, *, start: bool = True) -> str:
 
 def connect(settings: Settings, role: str = "pipeline", *, keyring: KeyRing | None = None,
             autocommit: bool = False, start: bool = True) -> psycopg.Connection:
-    """Open a connection as `role`; with a key ring, the session gets the purpose keys as options.
+    """Open a connection as `role` with the safe search_path; with a key ring, the session gets the purpose keys as
+    options. Pipeline and admin sessions also get the audit key (when a ring is configured) to append events.
     `start=False` for read-only commands: a stopped embedded server stays stopped."""
     params = role_params(settings, role, start=start)
-    if keyring is not None:
-        params["options"] = keyring.pg_options()
+    params["options"] = session_options(keyring.pg_options() if keyring is not None else "",
+                                        _audit_options(settings, role, keyring))
     params.setdefault("application_name", f"wardflow-{role}")
     return _open(settings, params, role, autocommit=autocommit)
 
@@ -142,6 +144,16 @@ def connect_failure(settings: Settings, params: dict[str, str], role: str, cause
     return f"cannot connect as {role} to {where} ({cause})"
 
 
+def _audit_options(settings: Settings, role: str, keyring: KeyRing | None) -> str:
+    if role not in ("pipeline", "admin"):
+        return ""
+    try:
+        ring = keyring if keyring is not None else load_keyring(settings)
+    except KeyError_:
+        return ""  # no key configured: this session cannot append audit events (audit.record says why)
+    return ring.audit_options()
+
+
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
@@ -154,6 +166,7 @@ class InitReport:
     key_versions: list[int]
     key_created: bool
     roles: list[str]
+    warnings: list[str]
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -166,15 +179,22 @@ DROP_SQL_SCRUBBER = "drop function if exists vault.scrub_text(text, jsonb); drop
 def init_database(settings: Settings) -> InitReport:
     """Extensions, roles, schemas, grants, crypto functions, audit chain, landing tables. Idempotent."""
     params = role_params(settings, "admin", create=True)
-    with _open(settings, params, "admin", autocommit=True) as conn:  # reach the server before creating files
-        key_existed = bool(settings.master_key) or settings.key_file.exists()
-        ring = load_keyring(settings, create=True)
-        passwords = role_passwords(settings, create=True)
+    params["options"] = session_options("")
+    with _open(settings, params, "admin", autocommit=True):  # reach the server before creating files
+        pass
+    key_existed = bool(settings.master_key) or settings.key_file.exists()
+    ring = load_keyring(settings, create=True)
+    passwords = role_passwords(settings, create=True)
+    # The owner session is the most privileged one: safe search_path from the first statement on (issue 11).
+    params["options"] = session_options(ring.audit_options())
+    warnings: list[str] = []
+    with _open(settings, params, "admin", autocommit=True) as conn:
+        conn.add_notice_handler(lambda diag: _keep_warning(diag, warnings))
         encoding = conn.info.parameter_status("server_encoding")
         if encoding != "UTF8":  # names in any script (GB 18030, Latin, …) and staging's text-built documents
             raise DatabaseError(f"database {params.get('dbname', '')} has encoding {encoding}: wardflow needs a UTF8 "
                                 "database (createdb --encoding=UTF8 --template=template0)")
-        conn.execute("select pg_advisory_lock(hashtext('wardflow.init'))")
+        conn.execute("select pg_catalog.pg_advisory_lock(pg_catalog.hashtext('wardflow.init'))")
         try:
             for path in sorted(SQL_DIR.glob("*.sql")) + [LANDING_SQL]:
                 conn.execute(path.read_text())
@@ -183,9 +203,16 @@ def init_database(settings: Settings) -> InitReport:
                 verifier = conn.pgconn.encrypt_password(passwords[role].encode(), name.encode(), b"scram-sha-256")
                 conn.execute(sql.SQL("alter role {} with login password {}").format(
                     sql.Identifier(name), sql.Literal(verifier.decode())))
-            conn.execute("select audit.record('database.init', current_database(), %s::jsonb)",
-                         (json.dumps({"key_versions": ring.versions, "embedded": settings.embedded}),))
+            auditlog.record(conn, "database.init", params.get("dbname", ""),
+                            {"key_versions": ring.versions, "embedded": settings.embedded, "warnings": len(warnings)})
+            auditlog.anchor(settings, conn)
         finally:
-            conn.execute("select pg_advisory_unlock(hashtext('wardflow.init'))")
+            conn.execute("select pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('wardflow.init'))")
     return InitReport(params.get("dbname", ""), settings.embedded, ring.versions, not key_existed,
-                      list(ROLE_NAMES.values()))
+                      list(ROLE_NAMES.values()), warnings)
+
+
+def _keep_warning(diag: psycopg.errors.Diagnostic, warnings: list[str]) -> None:
+    """Init's own WARNINGs (limits the owner connection could not set) are shown to the user."""
+    if diag.severity_nonlocalized == "WARNING" and diag.message_primary:
+        warnings.append(diag.message_primary)

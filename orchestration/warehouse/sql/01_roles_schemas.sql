@@ -21,7 +21,10 @@ begin
   execute format('revoke all on database %I from public', current_database());
   execute format('grant connect, temporary on database %I to wardflow_pipeline', current_database());
   execute format('grant connect on database %I to wardflow_analyst, wardflow_compliance', current_database());
-  execute format('grant create on database %I to wardflow_pipeline', current_database());
+  -- No login role creates schemas: a schema named after another role (or "$user") would put its functions on
+  -- that role's search_path (issue 11). dbt creates none either (macros/create_schema.sql): init makes them.
+  execute format('revoke create on database %I from wardflow_pipeline, wardflow_analyst, wardflow_compliance',
+                 current_database());
 end $$;
 -- No JIT for the pipeline: its statements spend their time in pgcrypto and jsonb calls that JIT cannot speed
 -- up, and incremental builds filter on watermarks the planner cannot see, so JIT would compile (0.3-1 s each)
