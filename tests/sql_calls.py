@@ -38,13 +38,10 @@ def python_sql(path: Path) -> Iterator[str]:
 
 
 def project_sql() -> Iterator[str]:
-    from orchestration.warehouse.scrub import scrub_functions_sql
-
     for path in sorted((REPO / "orchestration" / "warehouse" / "sql").glob("*.sql")):
         yield path.read_text()
     yield (REPO / "connectors" / "sql" / "landing.sql").read_text()
-    yield scrub_functions_sql()
-    for package in ("connectors", "orchestration", "expectations"):
+    for package in ("connectors", "orchestration", "expectations", "deid"):
         for path in sorted((REPO / package).rglob("*.py")):
             yield from python_sql(path)
     dbt = REPO / "dbt_project"
