@@ -134,17 +134,19 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders; HL7 v2 and FHIR detected by content.")],
     as_json: JsonFlag = False,
     validate: Annotated[str, typer.Option(help="lenient or strict")] = "lenient",
+    max_message_bytes: Annotated[int, typer.Option(
+        help="Largest HL7 message, FHIR document or NDJSON line; larger ones are rejected.")] = 10 * 1024 * 1024,
 ) -> None:
     """Land files: encrypted into landing.*, duplicates counted, bad input in landing.rejected."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     from connectors.crypto import load_keyring
-    from connectors.ingest import ingest_paths, iter_files
+    from connectors.ingest import ingest_paths, list_inputs
     from orchestration.warehouse.database import connect
 
     settings = load_settings()
     try:
-        files = list(iter_files(paths))
+        files, _ = list_inputs(paths)
     except FileNotFoundError as exc:
         raise fail(str(exc), 2) from None
     total = sum(p.stat().st_size for p in files)
@@ -154,10 +156,12 @@ def ingest(
         console=console, disable=as_json or total < 5_000_000, transient=True,
     ) as progress:
         task = progress.add_task("ingesting", total=total)
-        report = ingest_paths(files, conn, ring, validate=validate,
+        report = ingest_paths(paths, conn, ring, validate=validate, max_message_bytes=max_message_bytes,
                               on_progress=lambda n: progress.advance(task, n))
     emit(report.as_dict(), as_json)
     if not as_json:
+        for skipped in report.skipped:
+            console.print(f"[yellow]skipped[/yellow] {skipped.path}: {skipped.reason}")
         c = report.counts
         console.print(f"{report.files} files: [green]{c.landed} landed[/green], {c.duplicates} duplicate, "
                       f"[yellow]{c.rejected} rejected[/yellow] in {report.seconds:.1f}s")
