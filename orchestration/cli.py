@@ -107,6 +107,9 @@ def init(as_json: JsonFlag = False) -> None:
         created = " (new key file created, mode 0600)" if report.key_created else ""
         console.print(f"[green]initialised[/green] database {report.database}; key versions {report.key_versions}"
                       f"{created}; roles {', '.join(report.roles)}")
+        if report.log_settings_not_set:
+            console.print("[yellow]not a superuser: the server may still log values for[/yellow] "
+                          f"{', '.join(report.log_settings_not_set)} (see docs/database.md)")
 
 
 # --- data -------------------------------------------------------------------------------------------

@@ -22,9 +22,13 @@ daily = dg.ScheduleDefinition(job=everything_job, cron_schedule="15 2 * * *", na
 
 
 def dbt_executable() -> str:
-    """The dbt next to this interpreter (the venv), so that PATH need not include the venv."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    """dbt with database errors reduced to their SQLSTATE (orchestration/dbt_redacted.py), next to this
+    interpreter (the venv) so that PATH need not include the venv; plain dbt only where it is not installed."""
+    for name in ("wardflow-dbt", "dbt"):
+        beside = Path(sys.executable).with_name(name)
+        if beside.exists():
+            return str(beside)
+    return shutil.which("wardflow-dbt") or shutil.which("dbt") or "dbt"
 
 
 def build_definitions() -> dg.Definitions:
