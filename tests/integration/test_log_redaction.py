@@ -9,8 +9,8 @@ resident ID included, in the error's CONTEXT."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import uuid
