@@ -193,6 +193,22 @@ def listen(
         max_messages_per_second_per_client=max_messages_per_second_per_client, group_commit_ms=group_commit_ms))
 
 
+@rejected_app.command("discard")
+def rejected_discard(
+    ids: Annotated[list[int], typer.Argument(help="Rejected ids to close without landing them.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Close open rejected (or quarantined) input without landing it; it stays encrypted until retention."""
+    from orchestration.quarantine import discard
+    from orchestration.warehouse.database import connect
+
+    with connect(load_settings(), "pipeline") as conn:
+        done = discard(conn, ids)
+    emit({"discarded": done}, as_json)
+    if not as_json:
+        console.print(f"{done} discarded")
+
+
 @rejected_app.command("list")
 def rejected_list(
     status: Annotated[str, typer.Option(help="open, replayed, discarded or all")] = "open",

@@ -1,10 +1,10 @@
-"""No value in any log: identifiers planted in poison input are searched for in every file a failing and a
-passing run leave behind (the server log, dbt's target folder, WARDFLOW_HOME with Dagster's storage) and in
-what the process printed.
+"""No value in any log, and a row that breaks the build is quarantined instead of blocking every later one.
 
-The failing run is made as an older release made it: a landed document whose PID-3 ends in a NUL escape (the
-parser now rejects NUL, so the row is written directly). PostgreSQL then quotes the JSON around the NUL,
-resident ID included, in the error's CONTEXT."""
+Identifiers planted in poison input are searched for in every file a failing build and a passing run leave
+behind (the server log, dbt's target folder, WARDFLOW_HOME with Dagster's storage) and in what the process
+printed. The poison is made as an older release landed it: a document whose PID-3 ends in a NUL escape (the
+parser now rejects NUL, so the row is written directly). PostgreSQL quotes the JSON around the NUL, resident ID
+included, in the error's CONTEXT; the first dbt build fails on it, the row is quarantined, the second passes."""
 
 from __future__ import annotations
 
@@ -53,13 +53,13 @@ def _land_poison(conn: psycopg.Connection, keyring) -> int:
     return row
 
 
-def _server_log(server_admin_url: str) -> Path | None:
+def _server_logs(server_admin_url: str, tmp_path_factory) -> list[Path]:
+    """The embedded cluster's server.log (its home is a session temp folder), or the server's logging folder."""
+    found = list(tmp_path_factory.getbasetemp().glob("embedded-home*/pg/server.log"))
     with psycopg.connect(server_admin_url) as conn:
         data = Path(conn.execute("show data_directory").fetchone()[0])
-    for folder in (data, data.parent, data.parent.parent):
-        if (folder / "server.log").exists():
-            return folder / "server.log"
-    return None
+        log_dir = conn.execute("show log_directory").fetchone()[0]
+    return found + [p for p in [data / log_dir] if p.is_dir()]
 
 
 def _files_holding(roots: list[Path], needles: list[bytes]) -> list[str]:
@@ -94,26 +94,52 @@ def two_runs(built, settings, keyring, wardflow_env):
     return failing, passing
 
 
-def test_the_planted_row_made_a_run_fail_and_the_next_one_passed(two_runs):
-    failing, passing = two_runs
-    outcome = json.loads(failing.stdout)
-    assert failing.returncode == 1 and outcome["failed_steps"], "the planted row no longer breaks a build"
-    assert passing.returncode == 0, passing.stdout[-3000:]
+def test_the_planted_row_failed_a_build_and_was_quarantined(two_runs, settings):
+    first, second = two_runs
+    printed = first.stdout + first.stderr
+    assert "Database Error in model" in printed, "the planted row no longer breaks a build: the test proves nothing"
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert second.returncode == 0, second.stdout[-3000:]
+    with connect(settings, "pipeline") as conn:
+        rows = conn.execute("select format, field_path, error_code, status from landing.rejected "
+                            "where rule = 'staging.unreadable'").fetchall()
+    assert ("hl7v2", "document", "22P05", "open") in rows
 
 
-def test_no_planted_value_in_any_file_or_output(two_runs, settings, server_admin_url):
+def test_quarantined_rows_are_listed_replayed_and_discarded(two_runs, wardflow_env, tmp_path):
+    def cli(*args: str) -> dict:
+        done = subprocess.run([sys.executable, "-m", "orchestration.cli", *args, "--json"], capture_output=True,
+                              text=True, env={**os.environ, **wardflow_env}, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout)
+
+    listed = cli("rejected", "list", "--rule", "staging.unreadable")["rejected"]
+    assert len(listed) == 1 and RESIDENT_ID not in json.dumps(listed, ensure_ascii=False)
+    quarantined = str(listed[0]["rejected_id"])
+    fixed = tmp_path / "fixed.hl7"
+    fixed.write_bytes(f"MSH|^~\\&|MONITOR|LEAK|||20261101090000+0800||ORU^R01^ORU_R01|LEAK-FIXED|P|2.6\r"
+                      f"PID|1||{RESIDENT_ID}^^^CHN&2.16.156.10011.1.3&ISO^NNCHN||{NAME}\r".encode())
+    assert cli("rejected", "replay", quarantined, "--fixed", str(fixed))["replayed"] == 1
+    assert cli("rejected", "list", "--rule", "staging.unreadable")["rejected"] == []
+    (tmp_path / "junk.txt").write_bytes(b"not a message at all")
+    cli("ingest", str(tmp_path / "junk.txt"))
+    junk = cli("rejected", "list", "--rule", "input.format_unknown")["rejected"]
+    assert cli("rejected", "discard", *[str(r["rejected_id"]) for r in junk]) == {"discarded": len(junk)}
+    assert cli("rejected", "list", "--rule", "input.format_unknown")["rejected"] == []
+
+
+def test_no_planted_value_in_any_file_or_output(two_runs, settings, server_admin_url, tmp_path_factory):
     printed = "".join(run.stdout + run.stderr for run in two_runs)
     needles = [RESIDENT_ID.encode(), NAME.encode()]
     roots = [REPO / "dbt_project" / "target", settings.home]
-    log = _server_log(server_admin_url)
-    assert log is not None or os.environ.get("WARDFLOW_TEST_EMBEDDED") != "1", "the embedded server log is not found"
-    if log is not None:
-        roots.append(log.parent)
+    logs = _server_logs(server_admin_url, tmp_path_factory)
+    assert logs or os.environ.get("WARDFLOW_TEST_EMBEDDED") != "1", "the embedded server log is not found"
+    roots += [log.parent if log.is_file() else log for log in logs]
     assert _files_holding(roots, needles) == []
     assert RESIDENT_ID not in printed and NAME not in printed
 
 
-def test_the_failure_is_reported_by_sqlstate_and_model(two_runs):
+def test_the_failed_build_is_reported_by_sqlstate_and_model(two_runs):
     printed = two_runs[0].stdout + two_runs[0].stderr
     assert "SQLSTATE 22P05" in printed  # untranslatable_character: the NUL escape
     assert re.search(r"Database Error in model \w+", printed), "the failing model is not named"
