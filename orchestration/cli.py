@@ -138,6 +138,9 @@ def init(as_json: JsonFlag = False) -> None:
                       f"{created}; roles {', '.join(report.roles)}")
         for warning in report.warnings:
             console.print(f"[yellow]warning:[/yellow] {warning}")
+        if report.log_settings_not_set:
+            console.print("[yellow]not a superuser: the server may still log values for[/yellow] "
+                          f"{', '.join(report.log_settings_not_set)} (see docs/database.md)")
 
 
 # --- data -------------------------------------------------------------------------------------------
@@ -165,17 +168,19 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders; HL7 v2 and FHIR detected by content.")],
     as_json: JsonFlag = False,
     validate: Annotated[str, typer.Option(help="lenient or strict")] = "lenient",
+    max_message_bytes: Annotated[int, typer.Option(
+        help="Largest HL7 message, FHIR document or NDJSON line; larger ones are rejected.")] = 10 * 1024 * 1024,
 ) -> None:
     """Land files: encrypted into landing.*, duplicates counted, bad input in landing.rejected."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     from connectors.crypto import load_keyring
-    from connectors.ingest import ingest_paths, iter_files
+    from connectors.ingest import ingest_paths, list_inputs
     from orchestration.warehouse.database import connect
 
     settings = load_settings()
     try:
-        files = list(iter_files(paths))
+        files, _ = list_inputs(paths)
     except FileNotFoundError as exc:
         raise fail(str(exc), 2) from None
     total = sum(p.stat().st_size for p in files)
@@ -185,10 +190,12 @@ def ingest(
         console=console, disable=as_json or total < 5_000_000, transient=True,
     ) as progress:
         task = progress.add_task("ingesting", total=total)
-        report = ingest_paths(files, conn, ring, validate=validate,
+        report = ingest_paths(paths, conn, ring, validate=validate, max_message_bytes=max_message_bytes,
                               on_progress=lambda n: progress.advance(task, n))
     emit(report.as_dict(), as_json)
     if not as_json:
+        for skipped in report.skipped:
+            console.print(f"[yellow]skipped[/yellow] {skipped.path}: {skipped.reason}")
         c = report.counts
         console.print(f"{report.files} files: [green]{c.landed} landed[/green], {c.duplicates} duplicate, "
                       f"[yellow]{c.rejected} rejected[/yellow] in {report.seconds:.1f}s")
@@ -222,6 +229,22 @@ def listen(
         max_connections_per_client=max_connections_per_client,
         max_messages_per_second_per_client=max_messages_per_second_per_client, group_commit_ms=group_commit_ms,
         frame_timeout_s=frame_timeout, idle_timeout_s=idle_timeout, max_buffered_bytes=max_buffered_mb << 20))
+
+
+@rejected_app.command("discard")
+def rejected_discard(
+    ids: Annotated[list[int], typer.Argument(help="Rejected ids to close without landing them.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Close open rejected (or quarantined) input without landing it; it stays encrypted until retention."""
+    from orchestration.quarantine import discard
+    from orchestration.warehouse.database import connect
+
+    with connect(load_settings(), "pipeline") as conn:
+        done = discard(conn, ids)
+    emit({"discarded": done}, as_json)
+    if not as_json:
+        console.print(f"{done} discarded")
 
 
 @rejected_app.command("list")

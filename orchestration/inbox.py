@@ -1,4 +1,7 @@
-"""Drop folders: files placed in the inbox are ingested once, then moved to processed/ or rejected/."""
+"""Drop folders: files placed in the inbox are ingested once, then moved to processed/ or rejected/.
+
+The inbox never follows a symbolic link (anyone who may write to it could otherwise have wardflow read any file
+it can open): links are listed apart by `links_in` and moved, as links, to rejected/."""
 
 from __future__ import annotations
 
@@ -22,8 +25,23 @@ def pending_files(inbox: Path) -> list[Path]:
     """Files waiting in the inbox (not yet moved), oldest first; partial uploads (.part, dotfiles) wait."""
     if not inbox.exists():
         return []
-    files = [p for p in inbox.rglob("*") if p.is_file() and not _skipped(p.relative_to(inbox))]
-    return sorted(files, key=lambda p: (p.stat().st_mtime, str(p)))
+    files = [p for p in _entries(inbox) if not p.is_symlink() and p.is_file()]
+    return sorted(files, key=lambda p: (p.lstat().st_mtime, str(p)))
+
+
+def links_in(inbox: Path) -> list[Path]:
+    """Symbolic links waiting in the inbox: never read, to be moved aside."""
+    return sorted(p for p in _entries(inbox) if p.is_symlink()) if inbox.exists() else []
+
+
+def _entries(inbox: Path) -> list[Path]:
+    """Everything under the inbox that waits (links to folders are listed, never entered)."""
+    found = []
+    for folder, dirs, names in os.walk(inbox, followlinks=False):
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if not _skipped((here / d).relative_to(inbox))]  # processed/ is not walked
+        found += [here / n for n in [*names, *dirs] if not _skipped((here / n).relative_to(inbox))]
+    return found
 
 
 def _skipped(relative: Path) -> bool:

@@ -18,11 +18,15 @@ wardflow_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_
 
 
 def dbt_executable() -> str:
-    """The dbt installed beside this interpreter (the venv), so that nobody needs to activate the venv."""
+    """dbt with database errors reduced to their SQLSTATE (orchestration/dbt_redacted.py), installed beside this
+    interpreter (the venv) so that nobody needs to activate the venv; plain dbt only where the wrapper is not."""
     import shutil
 
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    for name in ("wardflow-dbt", "dbt"):
+        beside = Path(sys.executable).with_name(name)
+        if beside.exists():
+            return str(beside)
+    return shutil.which("wardflow-dbt") or shutil.which("dbt") or "dbt"
 
 
 def ensure_dbt_on_path() -> None:

@@ -9,6 +9,7 @@ Modes:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,9 @@ Record = FhirResource | FhirReject
 Issue = tuple[str, str]
 MODES = ("lenient", "strict")
 _MAX_ISSUES_SHOWN = 5
+# A NUL character in orjson output (``\u0000`` after an even run of backslashes): PostgreSQL jsonb cannot hold it,
+# so a landed resource with one could never be read by staging.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,9 @@ def resource_record(res: dict[str, Any], raw: bytes | None, ctx: Context) -> Rec
         content = orjson.dumps(res)
     except TypeError:  # e.g. an integer beyond 64 bits from XML; the error text may quote it
         return _reject_resource(res, raw, ctx, "fhir.validation", "content cannot be serialized as JSON")
+    if b"\\u0000" in content and _NUL_ESCAPE.search(content):
+        problem = f"a string of this {rtype} holds a NUL character, which the warehouse cannot store"
+        return reject("fhir.nul_character", ctx.where.path(rtype), problem, as_bytes(res, raw), ctx.position)
     meta = res.get("meta")
     if not isinstance(meta, dict):
         meta = {}

@@ -7,6 +7,7 @@ rejected on its own (rule ``ndjson.line``) and reading goes on. A Bundle on a li
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -16,9 +17,21 @@ from connectors.fhir.emit import Context, Record, Where, reject
 BOM = b"\xef\xbb\xbf"
 
 
-def read_ndjson(lines: Iterable[bytes], validate: str) -> Iterator[Record]:
+@dataclass(frozen=True)
+class TooLong:
+    """A line over the size limit: its first bytes and its whole size (the rest was never held)."""
+
+    head: bytes = field(repr=False)
+    size: int
+
+
+def read_ndjson(lines: Iterable[bytes | TooLong], validate: str, max_bytes: int | None = None) -> Iterator[Record]:
     """Records for each non-blank line; ``position`` is the 1-based line number."""
     for number, line in enumerate(lines, start=1):
+        if isinstance(line, TooLong):
+            problem = f"{line.size} bytes, over the limit of {max_bytes} bytes per line"
+            yield reject("input.too_large", f"line {number}", problem, line.head, number)
+            continue
         text = (line.removeprefix(BOM) if number == 1 else line).strip()
         if not text:
             continue

@@ -5,7 +5,8 @@ XML (converted to JSON, see ``xmlconv.py``). The form comes from the content (``
 name hint (``.ndjson``/``.jsonl`` is NDJSON, so that a bad first line is rejected alone), then sniffing:
 a first line holding a whole JSON object followed by more content is NDJSON, anything else one JSON
 document. No data problem escapes as an exception: each becomes a
-FhirReject whose rule, path and message never quote the input.
+FhirReject whose rule, path and message never quote the input. With ``max_bytes``, a JSON or XML document
+or an NDJSON line over that size is rejected (rule ``input.too_large``, its head kept) without being read whole.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ import orjson
 
 from connectors.fhir.bundles import emit_object
 from connectors.fhir.emit import MODES, Context, Record, reject
-from connectors.fhir.ndjson import BOM, read_ndjson
+from connectors.fhir.ndjson import BOM, TooLong, read_ndjson
 
 _NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 _JSON_RESOURCE_RE = re.compile(rb'"resourceType"\s*:\s*"')
 _FHIR_XMLNS_RE = re.compile(rb"""<[A-Za-z][A-Za-z0-9]*\s[^>]*\bxmlns\s*=\s*["']http://hl7\.org/fhir["']""")
 
 
-def read_fhir(data: bytes | BinaryIO, *, name_hint: str = "", validate: str = "lenient") -> Iterator[Record]:
+def read_fhir(data: bytes | BinaryIO, *, name_hint: str = "", validate: str = "lenient",
+              max_bytes: int | None = None) -> Iterator[Record]:
     """Yield one record per resource found in ``data`` (Bundles unpacked) or per rejected piece.
 
     ``validate`` is "lenient" (default: known R4 resourceType and well-shaped fields that wardflow
@@ -39,7 +41,7 @@ def read_fhir(data: bytes | BinaryIO, *, name_hint: str = "", validate: str = "l
     stream: BinaryIO = io.BytesIO(bytes(data)) if isinstance(data, (bytes, bytearray, memoryview)) else data
     if not isinstance(stream.read(0), bytes):
         raise TypeError("data must be bytes or a binary stream")
-    return _read(stream, name_hint.lower(), validate)
+    return _read(stream, name_hint.lower(), validate, max_bytes)
 
 
 def looks_like_fhir(head: bytes) -> bool:
@@ -52,21 +54,26 @@ def looks_like_fhir(head: bytes) -> bool:
     return False
 
 
-def _read(stream: BinaryIO, hint: str, validate: str) -> Iterator[Record]:
-    consumed: list[bytes] = []
-    first = _next_content_line(stream, consumed)
+def _read(stream: BinaryIO, hint: str, validate: str, max_bytes: int | None = None) -> Iterator[Record]:
+    consumed: list = []  # lines read while sniffing the form (bytes, or TooLong)
+    lines = _Lines(stream, max_bytes)
+    first = _next_content_line(lines, consumed)
     if first is None:
         if not hint.endswith(_NDJSON_SUFFIXES):  # an empty bulk file is a valid export of nothing
             yield reject("input.empty", "$", "no content", b"".join(consumed), 0)
         return
-    form = _form(first, hint)
+    form = _form(first, hint) if lines.over is None else ("ndjson" if hint.endswith(_NDJSON_SUFFIXES) else "json")
     if form == "ndjson?":
-        form = "ndjson" if _next_content_line(stream, consumed) is not None else "json"
+        form = "ndjson" if _next_content_line(lines, consumed) is not None else "json"
     if form == "ndjson":
-        yield from read_ndjson(chain(consumed, stream), validate)
+        yield from read_ndjson(chain(consumed, lines), validate, max_bytes)
         return
-    raw = b"".join(consumed) + stream.read()
-    if form == "xml":
+    raw = b"".join(c.head if isinstance(c, TooLong) else c for c in consumed) + (stream.read() if max_bytes is None else stream.read(max_bytes + 1))
+    if max_bytes is not None and (len(raw) > max_bytes or lines.over is not None):
+        size = len(raw) + lines.skipped + _drain(stream)
+        yield reject("input.too_large", "$", f"{size} bytes, over the limit of {max_bytes} bytes per document",
+                     raw[:max_bytes], 0)
+    elif form == "xml":
         from connectors.fhir.xmlconv import read_xml
 
         yield from read_xml(raw, validate)
@@ -74,9 +81,48 @@ def _read(stream: BinaryIO, hint: str, validate: str) -> Iterator[Record]:
         yield from _read_json(raw, validate)
 
 
-def _next_content_line(stream: BinaryIO, consumed: list[bytes]) -> bytes | None:
+class _Lines:
+    """Lines of a stream, each read with at most ``max_bytes + 1`` bytes held: a longer line is yielded as
+    ``TooLong`` (its head and size) and the rest of it skipped."""
+
+    def __init__(self, stream: BinaryIO, max_bytes: int | None) -> None:
+        self.stream, self.max_bytes = stream, max_bytes
+        self.over: TooLong | None = None  # the first over-long line met
+        self.skipped = 0
+
+    def __iter__(self) -> Iterator[bytes | TooLong]:
+        return self
+
+    def __next__(self) -> bytes | TooLong:
+        limit = -1 if self.max_bytes is None else self.max_bytes + 1
+        line = self.stream.readline(limit)
+        if not line:
+            raise StopIteration
+        if self.max_bytes is None or len(line) <= self.max_bytes or line.endswith(b"\n"):
+            return line
+        rest = _drain(self.stream, until_newline=True)
+        self.skipped += rest
+        long_line = TooLong(line[:self.max_bytes], len(line) + rest)
+        self.over = self.over or long_line
+        return long_line
+
+
+def _drain(stream: BinaryIO, *, until_newline: bool = False) -> int:
+    """Skip to the end of the stream (or of the current line); returns how many bytes were skipped."""
+    skipped = 0
+    while True:
+        chunk = stream.readline(1 << 20) if until_newline else stream.read(1 << 20)
+        skipped += len(chunk)
+        if not chunk or (until_newline and chunk.endswith(b"\n")):
+            return skipped
+
+
+def _next_content_line(stream: Iterator[bytes | TooLong], consumed: list) -> bytes | None:
     """Read up to and including the next non-blank line (kept in ``consumed``); None at the end."""
-    for line in iter(stream.readline, b""):
+    for line in stream:
+        if isinstance(line, TooLong):
+            consumed.append(line)
+            return line.head
         if not consumed:
             line = line.removeprefix(BOM)
         consumed.append(line)

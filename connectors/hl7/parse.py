@@ -256,9 +256,10 @@ def _hex_escape(digits: str, charset: str) -> str | None:
     if not digits or len(digits) % 2:
         return None
     try:
-        return bytes.fromhex(digits).decode(charset)
+        text = bytes.fromhex(digits).decode(charset)
     except (ValueError, LookupError):
         return None
+    return None if "\x00" in text else text  # \X00\ stays literal: PostgreSQL cannot hold a NUL
 
 
 def escape(value: str, d: Delimiters) -> str:
@@ -293,6 +294,8 @@ def parse_message(raw: bytes, *, default_charset: str = "utf-8") -> Hl7Message:
         raise _msh_error(102, "msh.field_separator", 1)
     codec, plan = _charset_and_plan(data, fs, default_charset)
     text = _decode(data, codec, fs)
+    if "\x00" in text:  # a stored document must decode: PostgreSQL text and jsonb hold no NUL
+        raise _nul_error(text, fs)
     if "\n" in text:
         text = text.replace("\r\n", "\r").replace("\n", "\r")
     lines = text.split("\r")
@@ -394,17 +397,22 @@ def _codec_or_none(declared: str, plan: _Plan, default: str) -> str | None:
         return None
 
 
-def _decode_error(data: bytes, offset: int, fs: str) -> Hl7ParseError:
+def _decode_error(data: bytes, offset: int, fs: str, rule: str = "charset.decode") -> Hl7ParseError:
     """Locate an undecodable byte as segment/field (counted in bytes: CR/LF are safe in every codec)."""
-    lines = re.split(rb"\r\n|\r|\n", data[:offset])
+    lines = re.split(rb"\r\n|\r|\n", data[:offset] if offset >= 0 else data)
     partial = lines[-1].lstrip(b" \t")
     index = sum(1 for ln in lines[:-1] if ln.strip(b" \t")) + 1
     sid, fsb = partial[:3].decode("latin-1"), fs.encode()
     if _SEGMENT_ID.match(sid) and partial[3:4] == fsb:
         position = partial.count(fsb) + (1 if sid == "MSH" else 0)
-        return Hl7ParseError(102, "charset.decode", f"{sid}-{position}", segment_id=sid,
+        return Hl7ParseError(102, rule, f"{sid}-{position}", segment_id=sid,
                              segment_index=index, field_position=position)
-    return Hl7ParseError(102, "charset.decode", f"segment {index}", segment_index=index)
+    return Hl7ParseError(102, rule, f"segment {index}", segment_index=index)
+
+
+def _nul_error(text: str, fs: str) -> Hl7ParseError:
+    """A NUL character, which PostgreSQL text and jsonb cannot hold, located as segment/field."""
+    return _decode_error(text[:text.index("\x00")].encode("utf-8", "surrogatepass"), -1, fs, "hl7.nul_character")
 
 
 def _header(f: list[str], msh_rest: str, plan: _Plan, charset: str) -> tuple[str, ...]:

@@ -45,16 +45,23 @@ class Piece:
     kind: str
     data: bytes
     offset: int
+    size: int = 0  # 'too_large' only: the size of the whole piece, of which ``data`` holds the head
 
     def __repr__(self) -> str:  # sizes only, never content
         return f"Piece({self.kind}, offset={self.offset}, {len(self.data)} bytes)"
 
 
+_TAIL = 8  # bytes kept while skipping an over-size piece: a message start may straddle two chunks
+
+
 def split_messages(source: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes], *,
-                   chunk_size: int = 1 << 20) -> Iterator[Piece]:
+                   chunk_size: int = 1 << 20, max_message_bytes: int | None = None) -> Iterator[Piece]:
     """Pieces of ``source`` (bytes, a binary file object, or an iterable of byte chunks), in order.
     A stream is read ``chunk_size`` bytes at a time and memory holds one chunk plus the current message,
-    so a 1 GB file is never loaded at once; bytes already in memory are sliced, not copied."""
+    so a 1 GB file is never loaded at once; bytes already in memory are sliced, not copied. With
+    ``max_message_bytes``, a streamed piece that grows past it is yielded once as ``too_large`` (its first
+    ``max_message_bytes`` bytes and its whole size) and the rest of it is skipped up to the next message
+    start, so memory stays bounded whatever a sender writes (bytes given whole are the caller's to check)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         yield from _pieces(data, 0, len(data), 0, final=True)
@@ -62,13 +69,37 @@ def split_messages(source: bytes | bytearray | memoryview | BinaryIO | Iterable[
     buf, base = bytearray(), 0
     chunks = iter(lambda: source.read(chunk_size), b"") if hasattr(source, "read") else iter(source)
     scan = 1
+    skipping: Piece | None = None
     for chunk in chunks:  # type: ignore[attr-defined]
         buf += chunk
+        if skipping is not None:
+            nxt = _next_start(buf, 1)
+            if nxt < 0:
+                base += _drop_head(buf, skipping, len(buf) - _TAIL)
+                continue
+            base += _drop_head(buf, skipping, nxt)
+            yield skipping
+            skipping, scan = None, 1
         pos, scan = yield from _pieces(buf, 0, len(buf), base, final=False, scan=scan)
         if pos:
             del buf[:pos]
             base, scan = base + pos, max(scan - pos, 1)
+        if max_message_bytes and len(buf) > max_message_bytes:
+            skipping = Piece("too_large", bytes(buf[:max_message_bytes]), base)
+            base += _drop_head(buf, skipping, len(buf) - _TAIL)
+    if skipping is not None:
+        skipping.size += len(buf)
+        yield skipping
+        return
     yield from _pieces(buf, 0, len(buf), base, final=True)
+
+
+def _drop_head(buf: bytearray, skipping: Piece, n: int) -> int:
+    """Drop the first ``n`` bytes of ``buf`` as part of the over-size piece being skipped; returns ``n``."""
+    n = max(n, 0)
+    skipping.size += n
+    del buf[:n]
+    return n
 
 
 def _pieces(buf: bytes | bytearray, pos: int, end: int, base: int, *, final: bool,

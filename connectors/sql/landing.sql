@@ -162,3 +162,35 @@ create table if not exists landing.device_registry (
   registered_at timestamptz not null default now()
 );
 grant select, insert, update on landing.device_registry to wardflow_pipeline;
+
+-- Quarantine (orchestration/quarantine.py): the landed rows above the given ids that staging could not read
+-- (decryption, UTF-8, JSON, the document's shape), each with the SQLSTATE of its error and never its text. Run
+-- only after a failed build, by a keyed session: one subtransaction per row is slow, and only then worth it.
+create or replace function landing.unreadable_rows(hl7_since bigint, fhir_since bigint)
+returns table (source text, row_id bigint, error_state text)
+language plpgsql volatile set search_path = pg_catalog, pg_temp as $$
+declare
+  r record;
+begin
+  for r in select m.message_id as id, m.payload, m.doc, m.key_version from landing.hl7_messages m
+           where m.message_id > hl7_since order by m.message_id loop
+    begin
+      perform jsonb_array_length(case when r.doc is null
+                                      then landing.hl7_segments(vault.decrypt(r.payload, r.key_version))
+                                      else convert_from(vault.decrypt(r.doc, r.key_version), 'UTF8')::jsonb
+                                           -> 'segments' end);
+    exception when others then
+      source := 'hl7'; row_id := r.id; error_state := SQLSTATE;
+      return next;
+    end;
+  end loop;
+  for r in select f.resource_row_id as id, f.payload, f.key_version from landing.fhir_resources f
+           where f.resource_row_id > fhir_since order by f.resource_row_id loop
+    begin
+      perform jsonb_typeof(convert_from(vault.decrypt(r.payload, r.key_version), 'UTF8')::jsonb -> 'resource');
+    exception when others then
+      source := 'fhir'; row_id := r.id; error_state := SQLSTATE;
+      return next;
+    end;
+  end loop;
+end $$;

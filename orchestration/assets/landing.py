@@ -6,7 +6,7 @@ from dagster import AssetExecutionContext
 
 from connectors.crypto import load_keyring
 from connectors.ingest import ingest_paths
-from orchestration.inbox import inbox_dir, move_done, pending_files
+from orchestration.inbox import inbox_dir, links_in, move_done, pending_files
 from orchestration.resources import WardflowWarehouse
 
 LANDING_KEYS = [dg.AssetKey(["landing", "hl7_messages"]), dg.AssetKey(["landing", "fhir_resources"])]
@@ -25,9 +25,14 @@ def landing_inbox(context: AssetExecutionContext, warehouse: WardflowWarehouse):
     files = pending_files(inbox)
     ring = load_keyring(settings)
     totals = {"files": 0, "landed": 0, "duplicates": 0, "rejected": 0}
+    links = links_in(inbox)
+    for link in links:
+        move_done(inbox, link, rejected=True)
+    if links:
+        context.log.warning(f"{len(links)} symbolic links in the inbox not followed; moved to rejected/")
     with warehouse.connect(with_keys=False) as conn:
         for path in files:
-            report = ingest_paths([path], conn, ring, source_kind="file")
+            report = ingest_paths([path], conn, ring, source_kind="file", follow_links=False)
             moved = move_done(inbox, path, rejected=report.counts.rejected > 0)
             # counts and the folder only: file names can carry patient names (some exporters name files so)
             context.log.info(f"ingested a file into {moved.destination.parent.name}/: {report.counts.landed} landed, "

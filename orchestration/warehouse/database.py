@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -20,6 +20,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from connectors import auditlog
 from connectors.crypto import KeyError_, KeyRing, load_keyring
 from connectors.settings import ROLE_NAMES, Settings, ensure_private_dir, session_options
+from orchestration.warehouse.quiet_logs import quiet_role_logging
 
 SQL_DIR = Path(__file__).parent / "sql"
 LANDING_SQL = Path(__file__).resolve().parents[2] / "connectors" / "sql" / "landing.sql"
@@ -167,6 +168,7 @@ class InitReport:
     key_created: bool
     roles: list[str]
     warnings: list[str]
+    log_settings_not_set: list[str] = field(default_factory=list)  # role.parameter the owner may not set
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -203,13 +205,14 @@ def init_database(settings: Settings) -> InitReport:
                 verifier = conn.pgconn.encrypt_password(passwords[role].encode(), name.encode(), b"scram-sha-256")
                 conn.execute(sql.SQL("alter role {} with login password {}").format(
                     sql.Identifier(name), sql.Literal(verifier.decode())))
+            quiet = quiet_role_logging(conn)
             auditlog.record(conn, "database.init", params.get("dbname", ""),
                             {"key_versions": ring.versions, "embedded": settings.embedded, "warnings": len(warnings)})
             auditlog.anchor(settings, conn)
         finally:
             conn.execute("select pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('wardflow.init'))")
     return InitReport(params.get("dbname", ""), settings.embedded, ring.versions, not key_existed,
-                      list(ROLE_NAMES.values()), warnings)
+                      list(ROLE_NAMES.values()), warnings, quiet)
 
 
 def _keep_warning(diag: psycopg.errors.Diagnostic, warnings: list[str]) -> None:

@@ -4,19 +4,21 @@
 nullif({{ seg }} -> {{ field }} -> {{ rep - 1 }} -> {{ comp - 1 }} ->> {{ sub - 1 }}, '')
 {%- endmacro %}
 
-{#- HL7 DTM (YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]) to timestamptz; local offset from var default_utc_offset. -#}
+{#- HL7 DTM (YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]) to timestamptz, whole seconds; local offset from var
+    default_utc_offset. Null for anything that is not a valid DTM with at least a day (macros/casts.sql). -#}
 {% macro hl7_ts(expr) -%}
-(case when {{ expr }} ~ '^\d{8}' then (
-  to_char(to_timestamp(rpad(substring({{ expr }} from '^\d{8,14}'), 14, '0'), 'YYYYMMDDHH24MISS'), 'YYYY-MM-DD HH24:MI:SS')
+(case when {{ expr }} ~ '{{ hl7_dtm_re() }}' then (
+  overlay(rpad(substring({{ expr }} from '^\d{8,14}'), 14, '0') placing 'T' from 9 for 0)
   || coalesce(substring({{ expr }} from '[+-]\d{4}$'), '{{ var("default_utc_offset") }}'))::timestamptz end)
 {%- endmacro %}
 
+{#- The day of an HL7 DT or DTM (its first eight digits), null unless that day exists. -#}
 {% macro hl7_date(expr) -%}
-(case when {{ expr }} ~ '^\d{8}' then to_date(left({{ expr }}, 8), 'YYYYMMDD') end)
+(case when {{ expr }} ~ '^{{ calendar_day_re() }}' then left({{ expr }}, 8)::date end)
 {%- endmacro %}
 
 {% macro hl7_num(expr) -%}
-(case when {{ expr }} ~ '^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$' then trim({{ expr }})::double precision end)
+{{ to_double(expr) }}
 {%- endmacro %}
 
 {#- The document's segments of a landed message `m` (landing.hl7_messages alias): stored and sealed, or built
@@ -33,9 +35,15 @@ nullif({{ seg }} -> {{ field }} -> {{ rep - 1 }} -> {{ comp - 1 }} ->> {{ sub - 
 convert_from(vault.decrypt({{ blob }}, {{ key_version }}), 'UTF8')::jsonb
 {%- endmacro %}
 
-{#- FHIR dateTime/instant to timestamptz; partial dates (YYYY, YYYY-MM) are not instants and give null. -#}
+{#- FHIR dateTime/instant to timestamptz; partial dates (YYYY, YYYY-MM) are not instants and, like any invalid
+    value, give null (macros/casts.sql). -#}
 {% macro fhir_ts(expr) -%}
-(case when {{ expr }} ~ '^\d{4}-\d{2}-\d{2}' then ({{ expr }})::timestamptz end)
+(case when {{ expr }} ~ '{{ fhir_datetime_re() }}' then ({{ expr }})::timestamptz end)
+{%- endmacro %}
+
+{#- FHIR date to date; null unless it is a whole, real day. -#}
+{% macro fhir_date(expr) -%}
+(case when {{ expr }} ~ '^{{ calendar_day_re('-') }}$' then ({{ expr }})::date end)
 {%- endmacro %}
 
 {#- A FHIR reference reduced to what it is matched on: urn:uuid:… as is, any URL ending in Type/id as Type/id. -#}

@@ -20,7 +20,7 @@ raw as (
     select 'fhir', p.resource_row_id::text, nullif(trim(i ->> 'value'), ''), null, null,
            i #>> '{type,coding,0,code}', i ->> 'system'
     from {{ ref('stg_fhir__patients') }} as p
-    cross join lateral jsonb_array_elements(coalesce(p.identifiers, '[]')) as i
+    cross join lateral jsonb_array_elements({{ json_array('p.identifiers') }}) as i
 ),
 systems as (select * from {{ ref('identifier_systems') }})
 select

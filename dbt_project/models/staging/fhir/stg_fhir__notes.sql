@@ -9,5 +9,5 @@ select
     n.note ->> 'text' as note_text,
     coalesce({{ fhir_ts("obs.resource ->> 'effectiveDateTime'") }}, {{ fhir_ts("n.note ->> 'time'") }}) as observed_at
 from obs
-cross join lateral jsonb_array_elements(coalesce(obs.resource -> 'note', '[]')) with ordinality as n(note, n)
+cross join lateral jsonb_array_elements({{ json_array("obs.resource -> 'note'") }}) with ordinality as n(note, n)
 where nullif(n.note ->> 'text', '') is not null

@@ -12,7 +12,7 @@ select
     c.coding ->> 'system' as code_system,
     c.coding ->> 'code' as code,
     c.coding ->> 'display' as code_text,
-    (m.measure #>> '{valueQuantity,value}')::double precision as value_num,
+    {{ to_double("m.measure #>> '{valueQuantity,value}'") }} as value_num,
     coalesce(m.measure #>> '{valueQuantity,code}', m.measure #>> '{valueQuantity,unit}') as unit_code,
     coalesce({{ fhir_ts("obs.resource ->> 'effectiveDateTime'") }}, {{ fhir_ts("obs.resource #>> '{effectivePeriod,start}'") }},
              {{ fhir_ts("obs.resource ->> 'issued'") }}) as observed_at,
@@ -23,10 +23,10 @@ cross join lateral (
     select 0 as component_index, obs.resource as measure
     union all
     select c.n::int, c.component
-    from jsonb_array_elements(coalesce(obs.resource -> 'component', '[]')) with ordinality as c(component, n)
+    from jsonb_array_elements({{ json_array("obs.resource -> 'component'") }}) with ordinality as c(component, n)
 ) as m
 cross join lateral (
-    select coding from jsonb_array_elements(coalesce(m.measure #> '{code,coding}', '[]')) as coding
+    select coding from jsonb_array_elements({{ json_array("m.measure #> '{code,coding}'") }}) as coding
     order by (coding ->> 'system' = 'http://loinc.org') desc limit 1
 ) as c
 where m.measure ? 'valueQuantity'

@@ -9,19 +9,19 @@ people as (
     from patients
     union all
     select p.resource_row_id, jsonb_build_array(c -> 'name'), c -> 'telecom', null, jsonb_build_array(c -> 'address')
-    from patients as p cross join lateral jsonb_array_elements(coalesce(p.resource -> 'contact', '[]')) as c
+    from patients as p cross join lateral jsonb_array_elements({{ json_array("p.resource -> 'contact'") }}) as c
 )
 select resource_row_id, 'NAME' as tag, n ->> 'family' as family,
        coalesce(n #>> '{given,0}', n ->> 'text') as given
-from people cross join lateral jsonb_array_elements(coalesce(names, '[]')) as n
+from people cross join lateral jsonb_array_elements({{ json_array("names") }}) as n
 where jsonb_typeof(n) = 'object'
 union all
 select resource_row_id, case when t ->> 'system' = 'email' then 'EMAIL' else 'PHONE' end, t ->> 'value', null
-from people cross join lateral jsonb_array_elements(coalesce(telecom, '[]')) as t
+from people cross join lateral jsonb_array_elements({{ json_array("telecom") }}) as t
 union all
 select resource_row_id, 'ADDRESS', l, null
-from people cross join lateral jsonb_array_elements(coalesce(addresses, '[]')) as a
+from people cross join lateral jsonb_array_elements({{ json_array("addresses") }}) as a
 cross join lateral jsonb_array_elements_text(case when jsonb_typeof(a -> 'line') = 'array' then a -> 'line' else '[]' end) as l
 union all
 select resource_row_id, 'ID', i ->> 'value', null
-from people cross join lateral jsonb_array_elements(coalesce(identifiers, '[]')) as i
+from people cross join lateral jsonb_array_elements({{ json_array("identifiers") }}) as i
