@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-ROLES = ("pipeline", "analyst", "compliance")
+ROLES = ("pipeline", "analyst", "compliance", "reader")
 ROLE_NAMES = {role: f"wardflow_{role}" for role in ROLES}
 
 

@@ -31,10 +31,16 @@
               ~ vocab[key] | join(", ") ~ " (rule privacy." ~ key ~ ")") -%}
       {%- endif -%}
     {%- endfor -%}
-    {%- if layer in ["clinical", "analytics"] and privacy.get("identifier") == "direct"
+    {%- if layer in ["clinical", "recontact"] and privacy.get("identifier") == "direct"
           and privacy.get("treatment") not in ["pseudonymize", "mask"] -%}
       {%- do problems.append(where ~ "." ~ column_name ~ ": a direct identifier in " ~ layer
             ~ " must be pseudonymized or masked (rule privacy.direct_identifier_layer)") -%}
+    {%- endif -%}
+    {#- What the analyst and the reader can read holds no direct identifier at all, not even masked: a mask
+        keeps parts (surname, area code, sex digit) that joined by patient_key undo k-anonymity. -#}
+    {%- if layer in ["analytics", "aggregates"] and privacy.get("identifier") == "direct" -%}
+      {%- do problems.append(where ~ "." ~ column_name ~ ": a direct identifier, masked or not, cannot be in "
+            ~ layer ~ " (rule privacy.no_direct_in_release)") -%}
     {%- endif -%}
     {%- if layer == "vault" and privacy.get("identifier") == "direct"
           and privacy.get("treatment") not in ["encrypt", "pseudonymize"] -%}
