@@ -12,7 +12,8 @@ from orchestration.translator import layer_of
 
 FIELDS = ["layer", "relation", "materialization", "column", "category", "level", "identifier", "hipaa",
           "treatment", "description"]
-LAYER_ORDER = ["landing", "staging", "intermediate", "vault", "clinical", "analytics", "audit", "seeds"]
+LAYER_ORDER = ["landing", "staging", "intermediate", "vault", "clinical", "analytics", "aggregates", "recontact",
+               "audit", "seeds"]
 
 
 def classification_rows(manifest: dict) -> list[dict]:
