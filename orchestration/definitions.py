@@ -12,6 +12,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import wardflow_dbt_assets
 from orchestration.assets.landing import landing_inbox
+from orchestration.checks.canary_check import canary_check
 from orchestration.checks.gx_checks import build_privacy_checks, vital_signs_quality
 from orchestration.project import wardflow_dbt
 from orchestration.resources import WardflowWarehouse
@@ -31,7 +32,7 @@ def build_definitions() -> dg.Definitions:
     manifest = json.loads(wardflow_dbt.manifest_path.read_text())
     return dg.Definitions(
         assets=[landing_inbox, wardflow_dbt_assets],
-        asset_checks=[*build_privacy_checks(manifest), vital_signs_quality],
+        asset_checks=[*build_privacy_checks(manifest), vital_signs_quality, canary_check],
         jobs=[everything_job, ingest_job],
         schedules=[daily],
         sensors=[inbox_sensor],

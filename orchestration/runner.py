@@ -87,5 +87,17 @@ def run_everything(settings: Settings, job_name: str = "wardflow_all", log_level
     checks = [{"asset": "/".join(e.asset_key.path), "check": e.check_name, "passed": e.passed,
                "severity": e.severity.value} for e in result.get_asset_check_evaluations()]
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key]
-    return RunOutcome(result.run_id, result.success, time.perf_counter() - started, failed,
-                      sorted(checks, key=lambda c: (c["asset"], c["check"])))
+    outcome = RunOutcome(result.run_id, result.success, time.perf_counter() - started, failed,
+                         sorted(checks, key=lambda c: (c["asset"], c["check"])))
+    settle_publication(settings, outcome)
+    return outcome
+
+
+def settle_publication(settings: Settings, outcome: RunOutcome) -> bool:
+    """The publication step: the release stays readable only after a clean run (orchestration/publication.py)."""
+    from orchestration.publication import settle
+    from orchestration.warehouse.database import connect
+
+    failed = [f"{c['asset']}:{c['check']}" for c in outcome.blocking_failures]
+    with connect(settings, "pipeline") as conn:
+        return settle(conn, outcome.success, failed)

@@ -32,8 +32,8 @@ from psycopg import sql
 from connectors.privacy import detect
 from connectors.settings import Settings
 
-LAYERS = ("landing", "staging", "vault", "clinical", "analytics", "audit")
-PROTECTED = ("clinical", "analytics")
+LAYERS = ("landing", "staging", "vault", "clinical", "analytics", "aggregates", "recontact", "audit")
+PROTECTED = ("clinical", "analytics", "aggregates")
 PSEUDONYM = re.compile(r"[0-9a-f]{32}")
 PROTECTIVE_TREATMENTS = {"encrypt", "pseudonymize", "mask", "generalize", "date_shift", "redact_text", "drop"}
 PERSISTED = {"table", "view", "incremental", "materialized_view", "seed"}

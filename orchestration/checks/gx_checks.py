@@ -1,13 +1,11 @@
-"""Great Expectations suites as Dagster asset checks. The privacy checks block and, on failure, withdraw
-the analyst's access to the failing relation (fail closed) and write an audit event."""
+"""Great Expectations suites as Dagster asset checks. The privacy checks block; acting on a failure
+(withdrawing the release, the audit event) is the publication step's (orchestration/publication.py)."""
 
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from psycopg import sql
 
 from expectations.context import run_suite
 from expectations.results import CheckOutcome, summarize
@@ -42,16 +40,6 @@ def _metadata(outcomes: list[CheckOutcome]) -> dict[str, Any]:
     }
 
 
-def set_publication(warehouse: WardflowWarehouse, schema: str, name: str, published: bool, details: dict) -> None:
-    statement = "grant select on {} to wardflow_analyst" if published else "revoke select on {} from wardflow_analyst"
-    with warehouse.connect() as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(schema, name)))
-        if not published:
-            conn.execute("select audit.record('privacy.quarantine', %s, %s::jsonb)",
-                         (f"{schema}.{name}", json.dumps(details)))
-        conn.commit()
-
-
 def build_privacy_checks(manifest: Mapping[str, Any]) -> list[dg.AssetChecksDefinition]:
     checks = []
     for model in analytics_models(manifest):
@@ -62,7 +50,7 @@ def build_privacy_checks(manifest: Mapping[str, Any]) -> list[dg.AssetChecksDefi
 def _privacy_check(schema: str, name: str, text: list[str], pseudonyms: list[str]) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=dg.AssetKey(["analytics", name]), name="privacy_suite", blocking=True,
                     description="No resident ID, phone or e-mail pattern in any text column, pseudonyms well formed "
-                                "(Great Expectations, over exactly the rows analysts are served). Failure withdraws analyst access.")
+                                "(Great Expectations, over exactly the rows analysts are served). Blocking.")
     def _check(warehouse: WardflowWarehouse) -> dg.AssetCheckResult:
         from expectations.suites.privacy import privacy_expectations
 
@@ -70,7 +58,6 @@ def _privacy_check(schema: str, name: str, text: list[str], pseudonyms: list[str
                            privacy_expectations(text, pseudonyms))
         outcomes = summarize("privacy", f"{schema}.{name}", result)
         passed = all(o.success for o in outcomes)
-        set_publication(warehouse, schema, name, passed, {"failed": [o.expectation for o in outcomes if not o.success]})
         return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.ERROR, metadata=_metadata(outcomes))
 
     _check.__name__ = f"privacy_{name}"

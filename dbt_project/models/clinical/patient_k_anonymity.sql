@@ -19,7 +19,14 @@
 {% set levels = [] %}
 {% for d in demographics %}{% for hide_context in [false, true] %}{% do levels.append(d + (hide_context,)) %}{% endfor %}{% endfor %}
 {% set k = var('k_anonymity') %}
-with encounters as (
+with canaries as (
+    -- canary patients (orchestration/canaries.py) take every step but this one: never published, never in a group
+    select distinct po.patient_key
+    from {{ ref('patient_identifiers') }} as pi
+    join {{ ref('patient_occurrences') }} as po using (source, occurrence)
+    where pi.id_key in (select unnest(c.id_keys) from {{ source('vault', 'canaries') }} as c)
+),
+encounters as (
     select patient_key, count(*) as encounters,
            string_agg(distinct point_of_care, '|' order by point_of_care) as wards,
            string_agg(distinct hospital_service, '|' order by hospital_service) as services,
@@ -42,6 +49,7 @@ base as (
     from {{ ref('dim_patients') }} as p
     left join encounters as e using (patient_key)
     left join vitals as v using (patient_key)
+    where p.patient_key not in (select patient_key from canaries)
 ),
 candidates as (
     {%- for sex, width, keep_province, keep_city, hide_context in levels %}
@@ -89,5 +97,5 @@ select
     p.group_size as class_size,
     coalesce(p.information_loss, 1.0) as information_loss,
     {{ k }} as k
-from base as b
+from (select patient_key from base union all select patient_key from canaries) as b
 left join published as p using (patient_key)
