@@ -84,6 +84,9 @@ class ScanReport:
     rows: list[ScanRow] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)  # relations that could not be read
     skipped: list[dict[str, str]] = field(default_factory=list)  # declared in dbt but not built
+    # Independent of the scrubber: canary values (orchestration/canaries.py) found in clinical, analytics or
+    # aggregates (relation, column, kinds, count; never a value). None when no canary set was planted.
+    canary_findings: list[dict[str, Any]] | None = None
 
     @property
     def failures(self) -> list[ScanRow]:
@@ -95,7 +98,8 @@ class ScanReport:
 
     @property
     def failed(self) -> bool:
-        return bool(self.failures) or any(e["layer"] in PROTECTED for e in self.errors)
+        return (bool(self.failures) or bool(self.canary_findings)
+                or any(e["layer"] in PROTECTED for e in self.errors))
 
     def as_dict(self) -> dict[str, Any]:
         verdicts = Counter(r.verdict for r in self.rows if r.detector is not None)
@@ -103,7 +107,9 @@ class ScanReport:
                 "relations": len({(r.layer, r.relation) for r in self.rows}),
                 "columns": len({(r.layer, r.relation, r.column, r.path) for r in self.rows}),
                 "verdicts": dict(verdicts), "failures": [r.as_dict() for r in self.failures],
-                "errors": self.errors, "skipped": self.skipped, "rows": [r.as_dict() for r in self.rows]}
+                "errors": self.errors, "skipped": self.skipped, "rows": [r.as_dict() for r in self.rows],
+                "scrubber_independent": {"canaries_planted": self.canary_findings is not None,
+                                         "canary_findings": self.canary_findings or []}}
 
     def print(self, console: Any) -> None:
         from rich.table import Table
@@ -119,6 +125,12 @@ class ScanReport:
         console.print(table)
         for e in self.errors:
             console.print(f"[yellow]not scanned:[/yellow] {e['layer']} {e['relation']} ({e['error']})")
+        console.print("Scrubber-independent (canary values, normalized), above: the scrubber's own patterns.")
+        if self.canary_findings is None:
+            console.print("[yellow]  no canary set planted yet (run the pipeline once)[/yellow]")
+        for f in self.canary_findings or []:
+            console.print(f"[red]  canary found:[/red] {f['relation']}.{f['column']} ({', '.join(f['kinds'])}; "
+                          f"{f['values']} values)")
         console.print("[red]scan failed: personal data in clinical or analytics[/red]" if self.failed
                       else "[green]scan passed: nothing found in clinical or analytics[/green]")
 
@@ -139,11 +151,9 @@ class Relation:
 
 
 def _declarations(props: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    out = {}
-    for name, column in (props.get("columns") or {}).items():
-        meta = (column.get("config") or {}).get("meta") or column.get("meta") or {}
-        out[name] = meta.get("privacy") or {}
-    return out
+    from orchestration.catalog import declaration
+
+    return {name: declaration(column) for name, column in (props.get("columns") or {}).items()}
 
 
 def manifest_relations(manifest: Mapping[str, Any], layers: Iterable[str] | None) -> list[Relation]:
@@ -444,6 +454,18 @@ def scan(settings: Settings, *, sample_rows: int = 2000, layers: Iterable[str] =
             except psycopg.Error as exc:  # the class and SQLSTATE only: messages can quote values
                 report.errors.append({"layer": rel.layer, "relation": rel.name,
                                       "error": f"{type(exc).__name__} {exc.sqlstate or ''}".strip()})
+        report.canary_findings = _canary_findings(conn)
     order = {layer: i for i, layer in enumerate(layers)}
     report.rows.sort(key=lambda r: (order.get(r.layer, len(order)), r.relation))
     return report
+
+
+def _canary_findings(conn: psycopg.Connection) -> list[dict[str, Any]] | None:
+    """Canary values in clinical, analytics and aggregates (all rows, not a sample); None when none planted."""
+    from orchestration.canaries import find_canaries, load
+
+    try:
+        values = load(conn)
+    except psycopg.errors.UndefinedTable:  # a database initialised before canaries existed
+        return None
+    return None if values is None else find_canaries(conn, values)

@@ -9,8 +9,8 @@ import dagster as dg
 
 from expectations.context import run_suite
 from expectations.results import CheckOutcome, summarize
+from orchestration.catalog import layer_of, node_privacy, policy
 from orchestration.resources import WardflowWarehouse
-from orchestration.translator import layer_of
 
 
 def analytics_models(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -19,15 +19,10 @@ def analytics_models(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def privacy_columns(model: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """(text columns to scan for identifier patterns, pseudonym columns to check for format)."""
-    text, pseudonyms = [], []
-    for column in model["columns"].values():
-        privacy = ((column.get("config") or {}).get("meta") or {}).get("privacy") or {}
-        if privacy.get("treatment") == "pseudonymize":
-            pseudonyms.append(column["name"])
-        elif (column.get("data_type") or "text").lower() in ("text", "varchar", "character varying"):
-            text.append(column["name"])
-    return text, pseudonyms
+    """(text columns to scan for identifier patterns, pseudonym columns to check for format), from the catalog."""
+    columns = node_privacy(model)
+    return ([c.name for c in columns if c.treatment != "pseudonymize" and c.is_text],
+            [c.name for c in columns if c.treatment == "pseudonymize"])
 
 
 def _metadata(outcomes: list[CheckOutcome]) -> dict[str, Any]:
@@ -55,7 +50,7 @@ def _privacy_check(schema: str, name: str, text: list[str], pseudonyms: list[str
         from expectations.suites.privacy import privacy_expectations
 
         result = run_suite(warehouse.settings(), "pipeline", "privacy", schema, name,
-                           privacy_expectations(text, pseudonyms))
+                           privacy_expectations(text, pseudonyms, policy()["pseudonym_format"]))
         outcomes = summarize("privacy", f"{schema}.{name}", result)
         passed = all(o.success for o in outcomes)
         return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.ERROR, metadata=_metadata(outcomes))

@@ -3,7 +3,8 @@
     declared. What it checks is PostgreSQL's own answer (schema usage and column privileges, whoever granted
     them), not the grants dbt was told to apply; the declarations say only which columns are direct. The
     message names role, relation and column, never a value. -#}
-{% macro wardflow_assert_release_readers(roles=["wardflow_analyst", "wardflow_reader"]) -%}
+{% macro wardflow_assert_release_readers(roles=none) -%}
+  {%- set roles = roles or var("privacy_policy")["release_roles"] -%}
   {%- if execute -%}
     {%- set rows = run_query(wardflow_release_readable_sql(roles)) -%}
     {%- if rows | length > 0 -%}
