@@ -94,6 +94,19 @@ def test_every_analytics_relation_is_a_table(suppressed, settings):
     assert set(kinds.values()) == {"r"}, kinds
 
 
+def test_a_view_in_the_release_fails_the_blocking_check(suppressed, settings, keyring):
+    """The tables-only check made to fail once: a view created by hand in analytics."""
+    with connect(settings, "pipeline", autocommit=True) as conn:
+        conn.execute("create view analytics.hand_made as select patient_key from analytics.patients")
+    try:
+        result = _dbt(["test", "--select", "release_tables_only"], settings, keyring)
+    finally:
+        with connect(settings, "pipeline", autocommit=True) as conn:
+            conn.execute("drop view analytics.hand_made")
+    assert result.returncode != 0 and "release_tables_only" in result.stdout
+    assert _dbt(["test", "--select", "release_tables_only"], settings, keyring).returncode == 0
+
+
 # 1. Time-zone side channel ------------------------------------------------------------------------------
 
 def _times(conn, zone: str) -> dict[str, list]:
