@@ -202,7 +202,8 @@ def _text_columns(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
 
 def find_canaries(conn: psycopg.Connection, values: dict[str, str]) -> list[dict]:
     """Every (relation, column) of clinical, analytics and aggregates holding a canary value, normalized,
-    with the number of rows and the canary kinds; empty when nothing leaked."""
+    with the number of distinct values and the canary kinds, or that could not be read (``error``: fail
+    closed); empty when nothing leaked."""
     canaries = searched_values(values)
     patterns = ["%" + normalize(c.value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 for c in canaries]
@@ -215,7 +216,13 @@ def find_canaries(conn: psycopg.Connection, values: dict[str, str]) -> list[dict
                         "where regexp_replace(lower(normalize(d.v, NFKC)), {strip}, '', 'g') like p.pat "
                         "group by p.i").format(c=sql.Identifier(column), t=sql.Identifier(schema, table),
                                                pats=sql.Literal(patterns), strip=sql.Literal(strip))
-        hits = conn.execute(query).fetchall()
+        try:
+            with conn.transaction():  # a savepoint: one unreadable relation does not end the search
+                hits = conn.execute(query).fetchall()
+        except psycopg.Error as exc:  # fail closed; the class and SQLSTATE only (messages can quote values)
+            found.append({"relation": f"{schema}.{table}", "column": column, "values": 0, "kinds": [],
+                          "error": f"{type(exc).__name__} {exc.sqlstate or ''}".strip()})
+            continue
         if hits:
             found.append({"relation": f"{schema}.{table}", "column": column, "values": int(sum(n for _, n in hits)),
                           "kinds": sorted({canaries[i - 1].kind for i, _ in hits})})

@@ -129,8 +129,8 @@ class ScanReport:
         if self.canary_findings is None:
             console.print("[yellow]  no canary set planted yet (run the pipeline once)[/yellow]")
         for f in self.canary_findings or []:
-            console.print(f"[red]  canary found:[/red] {f['relation']}.{f['column']} ({', '.join(f['kinds'])}; "
-                          f"{f['values']} values)")
+            what = f"not searched: {f['error']}" if "error" in f else f"{', '.join(f['kinds'])}; {f['values']} values"
+            console.print(f"[red]  canary check:[/red] {f['relation']}.{f['column']} ({what})")
         console.print("[red]scan failed: personal data in clinical or analytics[/red]" if self.failed
                       else "[green]scan passed: nothing found in clinical or analytics[/green]")
 
