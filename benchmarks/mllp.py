@@ -70,12 +70,12 @@ def pcd01(control_id: str) -> bytes:
 class Listener:
     """The listener as its own process; ``stop()`` sends SIGTERM and returns its final stats."""
 
-    def __init__(self, env: dict[str, str], group_commit_ms: float, tmp: Path) -> None:
+    def __init__(self, env: dict[str, str], group_commit_ms: float, tmp: Path, *, defaults: bool = False) -> None:
         ready = tmp / f"ready-{uuid.uuid4().hex[:6]}.json"
+        limits = [] if defaults else ["--max-connections-per-client", "0", "--max-messages-per-second-per-client", "0"]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "connectors.hl7.listener", "--port", "0", "--ready-file", str(ready),
-             "--group-commit-ms", str(group_commit_ms), "--max-connections-per-client", "0",
-             "--max-messages-per-second-per-client", "0"],
+             "--group-commit-ms", str(group_commit_ms), *limits],
             cwd=REPO, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while not ready.exists():

@@ -7,9 +7,10 @@ returns has anything been committed: the MLLP listener ACKs after that.
 
 Two ways into landing.hl7_messages, same outcome:
 
-- direct (the common case): the first copy of each key in the batch is COPYed straight into the table or,
-  for a small HL7-only batch (the MLLP listener's), inserted in one round trip (connectors/pipelined.py).
-  A key that is already there makes the COPY or INSERT fail with a unique violation; the transaction is then
+- one round trip: a small HL7-only batch (the MLLP listener's) is inserted with ``ON CONFLICT DO NOTHING`` in
+  one libpq pipeline (connectors/pipelined.py); resends in it are skipped and counted, with no rollback.
+- direct (the common case for files): the first copy of each key in the batch is COPYed straight into the
+  table. A key that is already there makes the COPY fail with a unique violation; the transaction is then
   rolled back and the batch goes the checked way. After a batch with duplicates the next one goes the
   checked way at once (a re-sent file is mostly duplicates).
 - checked: COPY into a temporary table, ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (also FHIR and
@@ -297,7 +298,7 @@ class Lander:
     def _write(self, buffer: _Buffer) -> tuple[LandingCounts, list[Outcome]]:
         counts = LandingCounts()
         with self.conn.cursor() as cur:
-            if self._stream is None and self._direct and buffer.hl7 and not buffer.fhir and not buffer.rejected:
+            if self._stream is None and buffer.hl7 and not buffer.fhir and not buffer.rejected:
                 hl7_new = self._write_pipelined(buffer, counts)
                 if hl7_new is not None:
                     return self._outcomes(buffer, counts, hl7_new, set())
@@ -317,22 +318,17 @@ class Lander:
         return self._outcomes(buffer, counts, hl7_new, fhir_new)
 
     def _write_pipelined(self, buffer: _Buffer, counts: LandingCounts) -> set[int] | None:
-        """A small HL7-only batch in one round trip (connectors/pipelined.py), committed; None when it cannot go
-        that way (too large, or a row was already landed: rolled back) and takes the way below."""
+        """A small HL7-only batch in one round trip (connectors/pipelined.py), committed, resends skipped by the
+        dedup key; None when it cannot go that way (too large) and takes the way below."""
         first = buffer.first
         rows = [buffer.hl7[i] for i in sorted(first.values())]
         if not self._pipelined.usable(rows):
             return None
-        try:
-            counts.control_ids_reused = self._pipelined.land(
-                rows, batch_id=self._row_batch, source_kind=self.source_kind, landed=len(first),
-                duplicates=len(buffer.hl7) - len(first), nbytes=sum(r[10] for r in buffer.hl7),
-                keys_json=orjson.dumps([list(p) for p in {(sender, cid) for sender, cid, _ in first}]))
-        except errors.UniqueViolation:
-            self._prepared = False  # rolled back (as _rollback would)
-            self._direct = False    # a resend: this batch goes the checked way
-            return None
-        return set(first.values())
+        inserted, counts.control_ids_reused = self._pipelined.land(
+            rows, batch_id=self._row_batch, source_kind=self.source_kind, offered=len(buffer.hl7),
+            nbytes=sum(r[10] for r in buffer.hl7),
+            keys_json=orjson.dumps([list(p) for p in {(sender, cid) for sender, cid, _ in first}]))
+        return {first[key] for key in inserted if key in first}
 
     def _outcomes(self, buffer: _Buffer, counts: LandingCounts, hl7_new: set[int],
                   fhir_new: set[int]) -> tuple[LandingCounts, list[Outcome]]:

@@ -8,10 +8,10 @@ the lock, the COPY's start and end, the reused-id probe, the batch counts, COMMI
 the listener waits for each of them, so a 16-message flush takes ~1.1 instead of ~1.3 ms, and half the Python
 time.
 
-Outcomes are those of the COPY path: a row already landed (a resend) fails the INSERT on the dedup key, the
-transaction is rolled back and ``UniqueViolation`` raised, for the caller to land the batch the checked way;
-any other failure is rolled back and raised as psycopg's exception class for its SQLSTATE, without the
-server's text (its messages can quote the values they refuse). Reused control ids are flagged after the
+Outcomes are those of the COPY path: a row already landed (a resend) is skipped by the dedup key and reported
+as a duplicate — in the same round trip, so a batch that mixes landed and new messages (what senders resend
+after a crash) costs no rollback and no second way in; any failure is rolled back and raised as psycopg's
+exception class for its SQLSTATE, without the server's text (its messages can quote the values they refuse). Reused control ids are flagged after the
 INSERT: every row of a (sender, control id) that now has more than one content. A failure before the results
 are read (a lost network, an interrupt) closes the session, which may hold unread results; the server may
 have committed the batch meanwhile, which a resend then finds as duplicates.
@@ -59,7 +59,7 @@ on conflict (batch_id) do update set landed = b.landed + excluded.landed,
 """
 
 
-_COUNTS = batch_counts_sql("$1::uuid", "$2::text", "$3::int4", "$4::int4", "0", "$5::int8", lock=True).encode()
+_LOCK = LOCK_LANDING.encode()
 
 
 def flag_reused_sql(keys: str) -> str:
@@ -82,10 +82,20 @@ _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 
 
 def _insert_sql(rows: int) -> bytes:
+    """The rows (parameters 1 … rows × width) inserted unless already landed, and the batch's counts added
+    (the four parameters after them: batch id, source kind, rows offered, bytes); returns the dedup key of
+    every row inserted."""
     width = len(HL7_TYPES)
     values = ", ".join("(" + ", ".join(f"${r * width + i + 1}::{t}" for i, t in enumerate(HL7_TYPES)) + ")"
                        for r in range(rows))
-    return f"insert into landing.hl7_messages ({HL7_COLUMNS}) values {values}".encode()
+    n = rows * width
+    counts = batch_counts_sql(f"${n + 1}::uuid", f"${n + 2}::text", "c.n", f"${n + 3}::int4 - c.n", "0",
+                              f"${n + 4}::int8")
+    counts = counts.replace("\non conflict (batch_id)", " from (select count(*)::int4 as n from ins) as c\n"
+                            "on conflict (batch_id)", 1)
+    return (f"with ins as (insert into landing.hl7_messages ({HL7_COLUMNS}) values {values}\n"
+            "on conflict on constraint hl7_messages_dedup do nothing returning sender, control_id, content_hmac),\n"
+            f"counted as ({counts.strip()})\nselect sender, control_id, content_hmac from ins").encode()
 
 
 def _binary(value: object) -> bytes | None:
@@ -138,36 +148,37 @@ class PipelinedLanding:
                 and pgconn.pipeline_status == pq.PipelineStatus.OFF
                 and sum(len(r[13]) + len(r[14] or b"") for r in rows) <= MAX_BYTES)  # sealed payload and document
 
-    def land(self, rows: Sequence[tuple], *, batch_id: uuid.UUID, source_kind: str, landed: int,
-             duplicates: int, nbytes: int, keys_json: bytes) -> int:
-        """Insert ``rows`` (landing column order) and commit; returns how many rows were flagged as reusing a
-        control id. Raises (after rolling back) what the server reported. A statement the server has lost
-        is prepared again and the batch sent once more."""
+    def land(self, rows: Sequence[tuple], *, batch_id: uuid.UUID, source_kind: str, offered: int, nbytes: int,
+             keys_json: bytes) -> tuple[list[tuple], int]:
+        """Insert ``rows`` (landing column order) unless already landed, add the counts (``offered``: rows of
+        the batch, in-batch duplicates included) and commit; returns the dedup keys (sender, control id,
+        fingerprint) of the rows inserted and how many rows were flagged as reusing a control id. Raises
+        (after rolling back) what the server reported. A statement the server has lost is prepared again
+        and the batch sent once more."""
         try:
-            return self._land(rows, batch_id, source_kind, landed, duplicates, nbytes, keys_json)
+            return self._land(rows, batch_id, source_kind, offered, nbytes, keys_json)
         except psycopg.Error as exc:
             if exc.sqlstate not in _STALE or not self.usable(rows):
                 raise  # the record of prepared statements is exact after an error the server reported
             self._state.forget()
-        return self._land(rows, batch_id, source_kind, landed, duplicates, nbytes, keys_json)
+        return self._land(rows, batch_id, source_kind, offered, nbytes, keys_json)
 
-    def _land(self, rows: Sequence[tuple], batch_id: uuid.UUID, source_kind: str, landed: int,
-              duplicates: int, nbytes: int, keys_json: bytes) -> int:
+    def _land(self, rows: Sequence[tuple], batch_id: uuid.UUID, source_kind: str, offered: int, nbytes: int,
+              keys_json: bytes) -> tuple[list[tuple], int]:
         pgconn, state = self.conn.pgconn, self._state
-        counts, insert, flag = (b"wardflow_land_%d_%s" % (state.generation, part)
-                                for part in (b"counts", b"%d" % len(rows), b"flag"))
-        statements = [(counts, _COUNTS), (insert, None), (flag, _FLAG)]
+        lock, insert, flag = (b"wardflow_land_%d_%s" % (state.generation, part)
+                              for part in (b"lock", b"%d" % len(rows), b"flag"))
+        statements = [(lock, _LOCK), (insert, None), (flag, _FLAG)]
         pgconn.enter_pipeline_mode()
         try:
             pgconn.send_query_params(b"begin", None)
             for name, text in statements:
                 if name not in state.names:
                     pgconn.send_prepare(name, text or _insert_sql(len(rows)))
-            pgconn.send_query_prepared(counts, [
-                batch_id.bytes, source_kind.encode(), landed.to_bytes(4, "big"), duplicates.to_bytes(4, "big"),
-                nbytes.to_bytes(8, "big")], param_formats=[1] * 5)
-            pgconn.send_query_prepared(insert, [_binary(v) for row in rows for v in row],
-                                       param_formats=[1] * (len(rows) * len(HL7_TYPES)))
+            pgconn.send_query_prepared(lock, None)
+            params = [_binary(v) for row in rows for v in row]
+            params += [batch_id.bytes, source_kind.encode(), offered.to_bytes(4, "big"), nbytes.to_bytes(8, "big")]
+            pgconn.send_query_prepared(insert, params, param_formats=[1] * len(params), result_format=1)
             pgconn.send_query_prepared(flag, [keys_json])
             pgconn.send_query_params(b"commit", None)
             pgconn.pipeline_sync()
@@ -183,7 +194,10 @@ class PipelinedLanding:
         if failed is not None:
             self.conn.rollback()  # the explicit transaction is in error; psycopg sends ROLLBACK
             raise _error(failed)
-        return results[-2].ntuples  # the flag statement, before COMMIT
+        inserted = results[-3]    # the insert, before the flags and COMMIT (values in binary: text, text, bytea)
+        keys = [(bytes(inserted.get_value(i, 0) or b"").decode(), bytes(inserted.get_value(i, 1) or b"").decode(),
+                 bytes(inserted.get_value(i, 2) or b"")) for i in range(inserted.ntuples)]
+        return keys, results[-2].ntuples
 
 
 def _abandon(conn: psycopg.Connection) -> None:

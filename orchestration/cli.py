@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors.settings import load_settings
+from orchestration.cli_devices import devices_app
 
 app = typer.Typer(help="wardflow: HL7 v2 and FHIR to audited, de-identified PostgreSQL marts.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -27,6 +28,7 @@ app.add_typer(rejected_app, name="rejected")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(devices_app, name="devices")
 console = Console(stderr=True, soft_wrap=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -172,9 +174,15 @@ def listen(
     client_ca: Annotated[Path | None, typer.Option(help="CA for client certificates: turns on mutual TLS.")] = None,
     allow_plaintext: Annotated[bool, typer.Option(help="Allow plain TCP on a non-loopback address.")] = False,
     max_message_size: Annotated[int, typer.Option(help="Largest frame accepted, in bytes.")] = 10 * 1024 * 1024,
-    max_connections_per_client: Annotated[int, typer.Option(help="0 = unlimited.")] = 32,
-    max_messages_per_second_per_client: Annotated[float, typer.Option(help="0 = unlimited.")] = 1000.0,
+    max_connections_per_client: Annotated[int, typer.Option(
+        help="Connections per address (per certificate under mutual TLS); 0 = unlimited.")] = 64,
+    max_messages_per_second_per_client: Annotated[float, typer.Option(
+        help="Messages/s per sender (certificate, else address + MSH-3/4); 0 = unlimited (default).")] = 0.0,
     group_commit_ms: Annotated[float, typer.Option(help="Batching window across connections; 0 commits each message alone.")] = 5.0,
+    frame_timeout: Annotated[float, typer.Option(help="Seconds a started frame may take to arrive; 0 = never.")] = 30.0,
+    idle_timeout: Annotated[float, typer.Option(help="Seconds without a message before a connection is closed; "
+                                                      "0 = never.")] = 900.0,
+    max_buffered_mb: Annotated[int, typer.Option(help="Partial frames of all connections together, MiB; 0 = no cap.")] = 256,
 ) -> None:
     """Run the MLLP listener: every message is committed to landing before its ACK is sent."""
     from connectors.hl7.listener import run_listener
@@ -183,7 +191,8 @@ def listen(
         load_settings(), host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, client_ca=client_ca,
         allow_plaintext=allow_plaintext, max_message_size=max_message_size,
         max_connections_per_client=max_connections_per_client,
-        max_messages_per_second_per_client=max_messages_per_second_per_client, group_commit_ms=group_commit_ms))
+        max_messages_per_second_per_client=max_messages_per_second_per_client, group_commit_ms=group_commit_ms,
+        frame_timeout_s=frame_timeout, idle_timeout_s=idle_timeout, max_buffered_bytes=max_buffered_mb << 20))
 
 
 @rejected_app.command("list")

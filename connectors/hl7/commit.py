@@ -319,6 +319,7 @@ class GroupCommitter:
         try:
             probe = self._connect()
             probe.execute("select 1")
+            probe.rollback()
         except (psycopg.Error, RuntimeError, OSError):
             self._episode.probed(database_up=False)
             return  # a real outage: AE until the database returns

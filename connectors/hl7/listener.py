@@ -11,8 +11,13 @@ only after the commit that holds it; ACKs of a connection go out in the order it
   ``landing.device_registry`` (active) — else the connection is closed and audited ``listener.refused``.
   Without TLS the listener binds to loopback only, unless ``allow_plaintext``.
 * Per client (peer IP, or certificate under mutual TLS): at most ``max_connections_per_client``
-  connections and ``max_messages_per_second_per_client`` messages (token bucket). Refusals are counted
-  and audited at most once a minute per client and reason.
+  connections. Per sender (certificate, else peer IP with MSH-3/MSH-4): ``max_messages_per_second_per_client``
+  messages (token bucket; off by default), a refused message gets AE with the wait in ERR-8. Refusals are
+  counted and audited at most once a minute per client and reason.
+* Slow or stalled senders: a frame must arrive within ``frame_timeout_s``, a connection without a message for
+  ``idle_timeout_s`` is closed, partial frames of all connections share ``max_buffered_bytes``.
+* The landing session heals itself: a failed session is replaced and the batch retried once; flushes that
+  keep failing while the database answers a probe rebuild the database side (``listener.degraded``).
 * Stop (SIGTERM/SIGINT in ``run_listener``): stop accepting, close idle connections, let busy ones finish
   and ACK what they received, land what is pending, audit ``listener.stopped`` with the stats, exit 0.
 * Logs carry connection ids, sizes and counts, never message content.
@@ -121,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-messages-per-second-per-client", type=float,
                    default=ListenerConfig.max_messages_per_second_per_client)
     p.add_argument("--group-commit-ms", type=float, default=5.0)
+    p.add_argument("--frame-timeout-s", type=float, default=ListenerConfig.frame_timeout_s)
+    p.add_argument("--idle-timeout-s", type=float, default=ListenerConfig.idle_timeout_s)
+    p.add_argument("--max-buffered-bytes", type=int, default=ListenerConfig.max_buffered_bytes)
+    p.add_argument("--wedge-after-s", type=float, default=ListenerConfig.wedge_after_s)
     p.add_argument("--log-level", default="INFO")
     args = vars(p.parse_args(argv))
     logging.basicConfig(level=args.pop("log_level").upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")

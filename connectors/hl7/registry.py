@@ -1,9 +1,15 @@
 """Device registry: which client certificates may send over mutual TLS, and as which sender.
 
-One row per certificate (``landing.device_registry``, keyed by the SHA-256 fingerprint of the DER
-certificate). The listener creates the table at startup when it is missing (the pipeline role has CREATE
-on schema landing). ``sender``, when not empty, is the only MSH-3 (or ``MSH-3|MSH-4``) that certificate
-may send as; an inactive row refuses the certificate like an unknown one.
+One row per certificate (``landing.device_registry``, created by ``wardflow init``, keyed by the SHA-256
+fingerprint of the DER certificate). An inactive row refuses the certificate like an unknown one.
+
+``sender``, when not empty, is the application (MSH-3), or ``application|facility`` (MSH-3|MSH-4), that the
+certificate may send as, each a hierarchic designator (HD: namespace id ^ universal id ^ universal id type).
+A PCD-01 monitor sends ``MON1^0012345678ABCDE1^EUI-64``: it matches a registration of ``MON1`` (the namespace
+id), of ``^0012345678ABCDE1^EUI-64`` (the universal id and its type; ids compared without regard to case), or
+of all three. What the registration names must agree with what the message carries, and at least one
+identifying part must match. A mismatch is answered AR/CR with ERR 207 and ERR-8 ``rule
+mllp.sender_not_registered``.
 """
 
 from __future__ import annotations
@@ -15,18 +21,6 @@ import psycopg
 
 from connectors.hl7.tls import certificate_identity, normalise_fingerprint
 from connectors.settings import Settings
-
-REGISTRY_DDL = """
-select pg_advisory_xact_lock(hashtext('wardflow.device_registry'));
-create table if not exists landing.device_registry (
-  cert_fingerprint_sha256 text primary key,  -- lowercase hex of SHA-256(DER certificate)
-  cert_subject text not null default '',      -- RFC 4514 subject of the certificate (device identity)
-  device_name text not null,
-  sender text not null default '',            -- allowed MSH-3 or MSH-3|MSH-4; '' = any
-  active boolean not null default true,
-  registered_at timestamptz not null default now()
-);
-"""
 
 _UPSERT = """
 insert into landing.device_registry (cert_fingerprint_sha256, cert_subject, device_name, sender, active)
@@ -51,13 +45,39 @@ class Device:
     def allows_sender(self, sending_application: str, sending_facility: str) -> bool:
         if not self.sender:
             return True
-        return self.sender in (sending_application, f"{sending_application}|{sending_facility}")
+        application, _, facility = self.sender.partition("|")
+        return hd_matches(application, sending_application) and (
+            not facility or hd_matches(facility, sending_facility))
 
 
-def ensure_registry(conn: psycopg.Connection) -> None:
-    """Create ``landing.device_registry`` if missing (idempotent, safe against concurrent starts)."""
+def _hd(value: str) -> tuple[str, str, str]:
+    parts = [p.strip() for p in value.split("^")] + ["", "", ""]
+    return parts[0], parts[1].upper(), parts[2].upper()
+
+
+def hd_matches(registered: str, sent: str) -> bool:
+    """Does the HD a message carries (MSH-3 or MSH-4, components joined by '^') match a registered one?"""
+    reg_ns, reg_uid, reg_type = _hd(registered)
+    ns, uid, uid_type = _hd(sent)
+    if (reg_ns and ns and reg_ns != ns) or (reg_uid and uid and reg_uid != uid) \
+            or (reg_type and uid_type and reg_type != uid_type):
+        return False
+    return bool((reg_ns and reg_ns == ns) or (reg_uid and reg_uid == uid))
+
+
+def check_registry(conn: psycopg.Connection) -> None:
+    """Raise when ``landing.device_registry`` is missing (the database was not initialised)."""
     with conn.transaction():
-        conn.execute(REGISTRY_DDL)
+        found = conn.execute("select to_regclass('landing.device_registry') is not null").fetchone()
+    if not found or not found[0]:
+        raise psycopg.errors.UndefinedTable("landing.device_registry is missing: run `wardflow init`")
+
+
+def list_devices(conn: psycopg.Connection) -> list[Device]:
+    with conn.transaction():
+        rows = conn.execute("select cert_fingerprint_sha256, cert_subject, device_name, sender, active "
+                            "from landing.device_registry order by device_name, cert_fingerprint_sha256").fetchall()
+    return [Device(*row) for row in rows]
 
 
 def lookup(conn: psycopg.Connection, fingerprint: str) -> Device | None:
@@ -80,7 +100,6 @@ def register_device(settings: Settings, cert_pem_or_fingerprint: str | bytes, de
     if not device_name.strip():
         raise ValueError("device_name is required")
     with connect(settings, "pipeline") as conn:
-        ensure_registry(conn)
         with conn.transaction():
             row = conn.execute(_UPSERT, (fingerprint, subject, device_name, sender, active)).fetchone()
             _audit(conn, "listener.device_registered", fingerprint, device_name, active)
@@ -94,7 +113,6 @@ def set_device_active(settings: Settings, fingerprint: str, active: bool) -> boo
 
     fp = normalise_fingerprint(fingerprint)
     with connect(settings, "pipeline") as conn:
-        ensure_registry(conn)
         with conn.transaction():
             row = conn.execute("update landing.device_registry set active = %s where cert_fingerprint_sha256 = %s "
                                "returning device_name", (active, fp)).fetchone()

@@ -1,7 +1,7 @@
 """What the MLLP listener needs around its connections: options, stats, and the database side of a run.
 
 ``Runtime`` opens the landing database as the pipeline role (keys as libpq options, never in SQL text),
-creates the device registry if missing, runs the group committer, writes the rate-limited
+checks that it was initialised, runs the group committer, writes the rate-limited
 ``listener.refused`` audit events once a second, and at the end lands what is pending, audits
 ``listener.stopped`` with the stats and closes the run's ``landing.ingest_batches`` row.
 """
@@ -24,7 +24,7 @@ from psycopg.conninfo import make_conninfo
 from connectors.crypto import KeyRing, load_keyring
 from connectors.hl7.commit import DatabaseUnavailable, GroupCommitter
 from connectors.hl7.limits import RefusalEvent, RefusalLog
-from connectors.hl7.registry import Device, ensure_registry, lookup
+from connectors.hl7.registry import Device, check_registry, lookup
 from connectors.hl7.tls import ListenerConfigError, check_transport, server_context
 from connectors.settings import Settings
 
@@ -132,7 +132,7 @@ class Runtime:
                                    batch_id=self.batch_id, max_batch=self.config.max_batch,
                                    retry_max_s=self.config.db_retry_max_s, wedge_after_s=self.config.wedge_after_s)
         try:
-            await committer.call(ensure_registry)
+            await committer.call(check_registry)
         except DatabaseUnavailable:
             await committer.dispose()
             raise

@@ -63,7 +63,9 @@ def ack_code_and_reason(ack: bytes) -> tuple[str, str]:
     return code, f"{table} {rule}".strip()
 
 
-class _Connection:
+class MllpConnection:
+    """One stop-and-wait MLLP client connection (reconnect with ``open``)."""
+
     def __init__(self, host: str, port: int, ctx: ssl.SSLContext | None, timeout: float) -> None:
         self.host, self.port, self.ctx, self.timeout = host, port, ctx, timeout
         self.reader: asyncio.StreamReader | None = None
@@ -96,8 +98,8 @@ class _Connection:
 async def _send_share(host: str, port: int, share: Sequence[tuple[str, bytes]], report: SendReport, *,
                       ctx: ssl.SSLContext | None, deadline: float, timeout: float, backoff: tuple[float, float],
                       on_ack: Callable[[str, str], None] | None) -> None:
-    conn = _Connection(host, port, ctx, timeout)
-    rng = random.Random()
+    conn = MllpConnection(host, port, ctx, timeout)
+    rng = random.Random()  # noqa: S311 - jitter of a resend back-off, not a secret
     for cid, message in share:
         first = time.monotonic()
         wait = backoff[0]
@@ -111,7 +113,7 @@ async def _send_share(host: str, port: int, share: Sequence[tuple[str, bytes]], 
                     await conn.open()
                 report.attempts[cid] += 1
                 code, reason = ack_code_and_reason(await conn.exchange(message))
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ssl.SSLError):
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ssl.SSLError):
                 conn.close()
                 report.reconnects += 1
                 report.final[cid] = "lost"

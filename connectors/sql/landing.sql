@@ -152,7 +152,7 @@ end $$;
 grant usage on schema landing to wardflow_pipeline;
 grant select, insert, update, delete on all tables in schema landing to wardflow_pipeline;
 
--- Client certificates allowed over mutual TLS (also created by the listener at start-up).
+-- Client certificates allowed over mutual TLS (`wardflow devices`); sender: allowed MSH-3 or MSH-3|MSH-4 as HDs.
 create table if not exists landing.device_registry (
   cert_fingerprint_sha256 text primary key,
   cert_subject text not null default '',

@@ -109,7 +109,7 @@ def test_batch_counts_match_the_outcomes_on_the_direct_and_the_checked_path(conn
     assert lander.flush()[1] == ["landed", "duplicate"]  # HL7 only: the one-round-trip path
     lander.hl7(parse_message(a))
     lander.hl7(parse_message(b))
-    assert lander.flush()[1] == ["duplicate", "landed"]  # a resend: rolled back, landed the checked way
+    assert lander.flush()[1] == ["duplicate", "landed"]  # a resend: skipped in the same round trip
     row = conn.execute("select landed, duplicates, rejected from landing.ingest_batches where batch_id = %s",
                        (batch,)).fetchone()
     conn.commit()
@@ -192,8 +192,8 @@ def test_one_round_trip_and_copy_batches_land_alike(conn, keyring, sender):
         assert conn.info.transaction_status.name == "IDLE"
     prepared = {r[0] for r in conn.execute("select name from pg_prepared_statements where name like 'wardflow%'")}
     conn.commit()
-    assert {"wardflow_land_4", "wardflow_land_3"} <= prepared  # the two small batches went in one round trip
-    assert f"wardflow_land_{MAX_ROWS + 2}" not in prepared     # the large one by COPY
+    assert {"wardflow_land_0_4", "wardflow_land_0_3"} <= prepared  # the two small batches went in one round trip
+    assert f"wardflow_land_0_{MAX_ROWS + 2}" not in prepared   # the large one by COPY
 
 
 def test_a_refused_value_in_a_one_round_trip_batch_leaves_the_session_usable(conn, keyring, sender):
@@ -221,7 +221,7 @@ def test_a_batch_of_large_messages_goes_by_copy(conn, keyring, sender):
     for raw in msgs:
         lander.hl7(parse_message(raw))
     assert lander.flush()[1] == ["landed", "landed"]
-    prepared = conn.execute("select count(*) from pg_prepared_statements where name = 'wardflow_land_2'").fetchone()
+    prepared = conn.execute("select count(*) from pg_prepared_statements where name = 'wardflow_land_0_2'").fetchone()
     conn.commit()
     assert prepared == (0,)
     sealer = Sealer(keyring)

@@ -436,6 +436,36 @@ def test_tls_and_mutual_tls_with_the_device_registry(settings, keyring, database
     assert landed(database_url, cids) == {cids[0]: 1, cids[1]: 1}
 
 
+def test_pcd01_monitor_registered_by_namespace_id_via_the_cli(settings, keyring, database_url, tmp_path,
+                                                               wardflow_env) -> None:
+    """A monitor sends MSH-3 as an HD (MON1^<EUI-64>^EUI-64); the operator registered it as MON1 with
+    `wardflow devices register`. Its messages are accepted; a sender it was not registered as gets AR with
+    the rule in ERR-8; `devices disable` refuses the certificate from the next connection on."""
+    pki = _pki(tmp_path)
+    cli = [str(REPO / ".venv" / "bin" / "wardflow"), "devices"]
+    env = {**os.environ, **wardflow_env}
+    run = subprocess.run([*cli, "register", "--cert", str(pki["pump"]), "--name", "ICU-3 bed 7 monitor",
+                          "--sender", "MON1", "--json"], env=env, capture_output=True, text=True, check=True)
+    fingerprint = json.loads(run.stdout)["devices"][0]["fingerprint"]
+    listed = json.loads(subprocess.run([*cli, "list", "--json"], env=env, capture_output=True, text=True,
+                                       check=True).stdout)["devices"]
+    assert {"fingerprint": fingerprint, "sender": "MON1", "active": True}.items() <= \
+        next(d for d in listed if d["fingerprint"] == fingerprint).items()
+    good, other = ids(2)
+    with ListenerThread(settings, keyring=keyring, tls_cert=pki["server"], tls_key=pki["server.key"],
+                        client_ca=pki["ca"]) as lt:
+        monitor = Client(lt.port, _client_ctx(pki, "pump"))
+        assert msa(monitor.request(oru(good, sender="MON1^0012345678ABCDE1^EUI-64"))[0]) == ("AA", good)
+        ack = monitor.request(oru(other, sender="MON2^0012345678ABCDE1^EUI-64"))[0]
+        assert msa(ack)[0] == "AR" and b"rule mllp.sender_not_registered" in ack
+        monitor.close()
+        subprocess.run([*cli, "disable", fingerprint], env=env, capture_output=True, text=True, check=True)
+        with pytest.raises((EOFError, ConnectionError, ssl.SSLError)):
+            again = Client(lt.port, _client_ctx(pki, "pump"))
+            again.request(oru(ids(1)[0], sender="MON1"))
+    assert landed(database_url, [good, other]) == {good: 1}
+
+
 def _fingerprint(pem: Path) -> str:
     from connectors.hl7.tls import certificate_identity
 
