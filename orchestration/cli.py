@@ -116,12 +116,12 @@ def _print_db_status(status, as_json: bool) -> None:
 
 
 @db_app.command("url")
-def db_url(role: Annotated[str, typer.Option(help="pipeline, analyst, compliance or admin")] = "analyst") -> None:
+def db_url(role: Annotated[str, typer.Option(help="pipeline, analyst, compliance, reader or admin")] = "analyst") -> None:
     """Print a connection URL for a role (for psql and BI tools). It holds that role's password."""
     from orchestration.warehouse.database import role_url
 
-    if role not in ("pipeline", "analyst", "compliance", "admin"):
-        raise fail(f"--role must be pipeline, analyst, compliance or admin, not {role!r}")
+    if role not in ("pipeline", "analyst", "compliance", "reader", "admin"):
+        raise fail(f"--role must be pipeline, analyst, compliance, reader or admin, not {role!r}")
     sys.stdout.write(role_url(load_settings(), role, start=False) + "\n")
 
 

@@ -8,28 +8,28 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from orchestration.translator import layer_of
-
 FIELDS = ["layer", "relation", "materialization", "column", "category", "level", "identifier", "hipaa",
           "treatment", "description"]
-LAYER_ORDER = ["landing", "staging", "intermediate", "vault", "clinical", "analytics", "audit", "seeds"]
+LAYER_ORDER = ["landing", "staging", "intermediate", "vault", "clinical", "analytics", "aggregates", "recontact",
+               "audit", "seeds"]
 
 
 def classification_rows(manifest: dict) -> list[dict]:
-    rows = []
-    items = [n for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")
-             and n["package_name"] == "wardflow"] + list(manifest["sources"].values())
-    for node in items:
-        layer = layer_of(node)
-        relation = f"{node['schema']}.{node.get('alias') or node['name']}"
-        materialization = "source" if node["resource_type"] == "source" else node["config"].get("materialized")
-        for column in node["columns"].values():
-            privacy = ((column.get("config") or {}).get("meta") or {}).get("privacy") or {}
-            rows.append({"layer": layer, "relation": relation, "materialization": materialization,
-                         "column": column["name"], **{k: privacy.get(k, "") for k in FIELDS[4:9]},
-                         "description": (column.get("description") or "").strip()})
+    from orchestration.catalog import Catalog
+
+    rows = [{"layer": c.layer, "relation": c.relation if c.materialization != "ephemeral" else _stored_name(manifest, c),
+             "materialization": c.materialization, "column": c.name, "category": c.category,
+             "level": c.level or "", "identifier": c.identifier, "hipaa": c.hipaa, "treatment": c.treatment,
+             "description": c.description}
+            for c in Catalog.from_manifest(manifest).columns]
     order = {name: i for i, name in enumerate(LAYER_ORDER)}
     return sorted(rows, key=lambda r: (order.get(r["layer"], 99), r["relation"]))
+
+
+def _stored_name(manifest: dict, column) -> str:
+    """schema.alias as the report always named ephemeral models too (they are never stored)."""
+    node = manifest["nodes"].get(f"model.wardflow.{column.node}") or {}
+    return f"{node.get('schema', '')}.{node.get('alias') or column.node}"
 
 
 def write_classification_report(out_dir: Path) -> dict[str, Path]:

@@ -194,7 +194,9 @@ def _execute(settings: Settings, job_name: str, log_level: str, dbt_log: Path | 
         result = defs.resolve_job_def(job_name).execute_in_process(
             instance=dg.DagsterInstance.get(), raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
-    return _outcome(result, time.perf_counter() - started, log_path)
+    outcome = _outcome(result, time.perf_counter() - started, log_path)
+    settle_publication(settings, outcome)
+    return outcome
 
 
 def _outcome(result, seconds: float, log_path: Path) -> RunOutcome:
@@ -227,3 +229,13 @@ def _cause(error) -> str:
         first = (error.message.strip().splitlines() or [error.cls_name])[0]
         return re.sub(rf"^[\w.]*\b{re.escape(error.cls_name)}: ", "", first)
     return f"{error.cls_name} (its message may quote data, so it is only in the log)"
+
+
+def settle_publication(settings: Settings, outcome: RunOutcome) -> bool:
+    """The publication step: the release stays readable only after a clean run (orchestration/publication.py)."""
+    from orchestration.publication import settle
+    from orchestration.warehouse.database import connect
+
+    failed = [f"{c['asset']}:{c['check']}" for c in outcome.blocking_failures]
+    with connect(settings, "pipeline") as conn:
+        return settle(conn, outcome.success, failed)

@@ -32,8 +32,8 @@ from psycopg import sql
 from connectors.privacy import detect
 from connectors.settings import Settings
 
-LAYERS = ("landing", "staging", "vault", "clinical", "analytics", "audit")
-PROTECTED = ("clinical", "analytics")
+LAYERS = ("landing", "staging", "vault", "clinical", "analytics", "aggregates", "recontact", "audit")
+PROTECTED = ("clinical", "analytics", "aggregates")
 PSEUDONYM = re.compile(r"[0-9a-f]{32}")
 # A date the scrubber (deid/) already shifted by the patient's offset is published by design, not a real date.
 SHIFTED_DATE = re.compile(r"\[DATE (?:[0-9]{4}|-)-[0-9]{2}-[0-9]{2}\]")
@@ -86,6 +86,9 @@ class ScanReport:
     rows: list[ScanRow] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)  # relations that could not be read
     skipped: list[dict[str, str]] = field(default_factory=list)  # declared in dbt but not built
+    # Independent of the scrubber: canary values (orchestration/canaries.py) found in clinical, analytics or
+    # aggregates (relation, column, kinds, count; never a value). None when no canary set was planted.
+    canary_findings: list[dict[str, Any]] | None = None
 
     @property
     def failures(self) -> list[ScanRow]:
@@ -97,7 +100,8 @@ class ScanReport:
 
     @property
     def failed(self) -> bool:
-        return bool(self.failures) or any(e["layer"] in PROTECTED for e in self.errors)
+        return (bool(self.failures) or bool(self.canary_findings)
+                or any(e["layer"] in PROTECTED for e in self.errors))
 
     def as_dict(self) -> dict[str, Any]:
         verdicts = Counter(r.verdict for r in self.rows if r.detector is not None)
@@ -105,7 +109,9 @@ class ScanReport:
                 "relations": len({(r.layer, r.relation) for r in self.rows}),
                 "columns": len({(r.layer, r.relation, r.column, r.path) for r in self.rows}),
                 "verdicts": dict(verdicts), "failures": [r.as_dict() for r in self.failures],
-                "errors": self.errors, "skipped": self.skipped, "rows": [r.as_dict() for r in self.rows]}
+                "errors": self.errors, "skipped": self.skipped, "rows": [r.as_dict() for r in self.rows],
+                "scrubber_independent": {"canaries_planted": self.canary_findings is not None,
+                                         "canary_findings": self.canary_findings or []}}
 
     def print(self, console: Any, *, everything: bool = False) -> None:
         """Readable at 80 columns: one line per layer, then only the rows that need a look (hits in clinical or
@@ -127,6 +133,12 @@ class ScanReport:
             console.print(table)
         for e in self.errors:
             console.print(f"[yellow]not scanned:[/yellow] {e['layer']} {e['relation']} ({e['error']})")
+        console.print("Scrubber-independent (canary values, normalized), above: the scrubber's own patterns.")
+        if self.canary_findings is None:
+            console.print("[yellow]  no canary set planted yet (run the pipeline once)[/yellow]")
+        for f in self.canary_findings or []:
+            what = f"not searched: {f['error']}" if "error" in f else f"{', '.join(f['kinds'])}; {f['values']} values"
+            console.print(f"[red]  canary check:[/red] {f['relation']}.{f['column']} ({what})")
         console.print("[red]scan failed: personal data in clinical or analytics[/red]" if self.failed
                       else "[green]scan passed: nothing found in clinical or analytics[/green]")
 
@@ -156,11 +168,9 @@ class Relation:
 
 
 def _declarations(props: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    out = {}
-    for name, column in (props.get("columns") or {}).items():
-        meta = (column.get("config") or {}).get("meta") or column.get("meta") or {}
-        out[name] = meta.get("privacy") or {}
-    return out
+    from orchestration.catalog import declaration
+
+    return {name: declaration(column) for name, column in (props.get("columns") or {}).items()}
 
 
 def manifest_relations(manifest: Mapping[str, Any], layers: Iterable[str] | None) -> list[Relation]:
@@ -464,6 +474,18 @@ def scan(settings: Settings, *, sample_rows: int = 2000, layers: Iterable[str] =
             except psycopg.Error as exc:  # the class and SQLSTATE only: messages can quote values
                 report.errors.append({"layer": rel.layer, "relation": rel.name,
                                       "error": f"{type(exc).__name__} {exc.sqlstate or ''}".strip()})
+        report.canary_findings = _canary_findings(conn)
     order = {layer: i for i, layer in enumerate(layers)}
     report.rows.sort(key=lambda r: (order.get(r.layer, len(order)), r.relation))
     return report
+
+
+def _canary_findings(conn: psycopg.Connection) -> list[dict[str, Any]] | None:
+    """Canary values in clinical, analytics and aggregates (all rows, not a sample); None when none planted."""
+    from orchestration.canaries import find_canaries, load
+
+    try:
+        values = load(conn)
+    except psycopg.errors.UndefinedTable:  # a database initialised before canaries existed
+        return None
+    return None if values is None else find_canaries(conn, values)

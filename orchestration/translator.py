@@ -8,26 +8,11 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from orchestration.catalog import layer_of, node_privacy
+
+__all__ = ["WardflowTranslator", "layer_of"]
+
 LEVEL_ORDER = {"none": 0, "quasi": 1, "sensitive": 2, "direct": 3}
-
-
-def layer_of(props: Mapping[str, Any]) -> str:
-    """The folder under models/ (staging, vault, clinical, …); 'landing' for sources, 'seeds' for seeds."""
-    if props["resource_type"] == "source":
-        return props["source_name"]
-    if props["resource_type"] == "seed":
-        return "seeds"
-    fqn = props.get("fqn", [])
-    return fqn[1] if len(fqn) > 2 else "models"
-
-
-def column_privacy(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    out = []
-    for column in props.get("columns", {}).values():
-        meta = (column.get("config") or {}).get("meta") or column.get("meta") or {}
-        if meta.get("privacy"):
-            out.append(meta["privacy"])
-    return out
 
 
 class WardflowTranslator(DagsterDbtTranslator):
@@ -42,10 +27,9 @@ class WardflowTranslator(DagsterDbtTranslator):
 
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         """Privacy tags from the same declarations dbt checks: highest level and identifier kind."""
-        declared = column_privacy(dbt_resource_props)
+        declared = [c for c in node_privacy(dbt_resource_props) if c.identifier]
         tags = dict(super().get_tags(dbt_resource_props))
         if declared:
-            tags["privacy_max_level"] = str(max(int(p.get("level", 0)) for p in declared))
-            tags["privacy_identifiers"] = max((p.get("identifier", "none") for p in declared),
-                                              key=lambda k: LEVEL_ORDER.get(k, 0))
+            tags["privacy_max_level"] = str(max(c.level for c in declared))
+            tags["privacy_identifiers"] = max((c.identifier for c in declared), key=lambda k: LEVEL_ORDER.get(k, 0))
         return tags

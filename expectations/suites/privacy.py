@@ -9,7 +9,9 @@ DETECTED_KINDS = ("resident_id", "mobile_phone", "email")
 PSEUDONYM_FORMAT = r"^[0-9a-f]{32}$"
 
 
-def privacy_expectations(text_columns: list[str], pseudonym_columns: list[str]) -> list:
+def privacy_expectations(text_columns: list[str], pseudonym_columns: list[str],
+                         pseudonym_format: str = PSEUDONYM_FORMAT) -> list:
+    """``pseudonym_format``: the catalog's (vars.privacy_policy.pseudonym_format), this default otherwise."""
     import great_expectations as gx
 
     from connectors.privacy.sql import POSIX_PATTERNS
@@ -22,5 +24,5 @@ def privacy_expectations(text_columns: list[str], pseudonym_columns: list[str]) 
                 column=column, regex=pattern, meta={"name": f"no {detector} in {column}"}))
     for column in pseudonym_columns:
         out.append(gx.expectations.ExpectColumnValuesToMatchRegex(
-            column=column, regex=PSEUDONYM_FORMAT, meta={"name": f"{column} is a pseudonym"}))
+            column=column, regex=pseudonym_format, meta={"name": f"{column} is a pseudonym"}))
     return out

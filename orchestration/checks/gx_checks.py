@@ -1,18 +1,16 @@
-"""Great Expectations suites as Dagster asset checks. The privacy checks block and, on failure, withdraw
-the analyst's access to the failing relation (fail closed) and write an audit event."""
+"""Great Expectations suites as Dagster asset checks. The privacy checks block; acting on a failure
+(withdrawing the release, the audit event) is the publication step's (orchestration/publication.py)."""
 
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from psycopg import sql
 
 from expectations.context import run_suite
 from expectations.results import CheckOutcome, summarize
+from orchestration.catalog import layer_of, node_privacy, policy
 from orchestration.resources import WardflowWarehouse
-from orchestration.translator import layer_of
 
 
 def analytics_models(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -21,15 +19,10 @@ def analytics_models(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def privacy_columns(model: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """(text columns to scan for identifier patterns, pseudonym columns to check for format)."""
-    text, pseudonyms = [], []
-    for column in model["columns"].values():
-        privacy = ((column.get("config") or {}).get("meta") or {}).get("privacy") or {}
-        if privacy.get("treatment") == "pseudonymize":
-            pseudonyms.append(column["name"])
-        elif (column.get("data_type") or "text").lower() in ("text", "varchar", "character varying"):
-            text.append(column["name"])
-    return text, pseudonyms
+    """(text columns to scan for identifier patterns, pseudonym columns to check for format), from the catalog."""
+    columns = node_privacy(model)
+    return ([c.name for c in columns if c.treatment != "pseudonymize" and c.is_text],
+            [c.name for c in columns if c.treatment == "pseudonymize"])
 
 
 def _metadata(outcomes: list[CheckOutcome]) -> dict[str, Any]:
@@ -42,16 +35,6 @@ def _metadata(outcomes: list[CheckOutcome]) -> dict[str, Any]:
     }
 
 
-def set_publication(warehouse: WardflowWarehouse, schema: str, name: str, published: bool, details: dict) -> None:
-    statement = "grant select on {} to wardflow_analyst" if published else "revoke select on {} from wardflow_analyst"
-    with warehouse.connect() as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(schema, name)))
-        if not published:
-            conn.execute("select audit.record('privacy.quarantine', %s, %s::jsonb)",
-                         (f"{schema}.{name}", json.dumps(details)))
-        conn.commit()
-
-
 def build_privacy_checks(manifest: Mapping[str, Any]) -> list[dg.AssetChecksDefinition]:
     checks = []
     for model in analytics_models(manifest):
@@ -62,15 +45,14 @@ def build_privacy_checks(manifest: Mapping[str, Any]) -> list[dg.AssetChecksDefi
 def _privacy_check(schema: str, name: str, text: list[str], pseudonyms: list[str]) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=dg.AssetKey(["analytics", name]), name="privacy_suite", blocking=True,
                     description="No resident ID, phone or e-mail pattern in any text column, pseudonyms well formed "
-                                "(Great Expectations, over exactly the rows analysts are served). Failure withdraws analyst access.")
+                                "(Great Expectations, over exactly the rows analysts are served). Blocking.")
     def _check(warehouse: WardflowWarehouse) -> dg.AssetCheckResult:
         from expectations.suites.privacy import privacy_expectations
 
         result = run_suite(warehouse.settings(), "pipeline", "privacy", schema, name,
-                           privacy_expectations(text, pseudonyms))
+                           privacy_expectations(text, pseudonyms, policy()["pseudonym_format"]))
         outcomes = summarize("privacy", f"{schema}.{name}", result)
         passed = all(o.success for o in outcomes)
-        set_publication(warehouse, schema, name, passed, {"failed": [o.expectation for o in outcomes if not o.success]})
         return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.ERROR, metadata=_metadata(outcomes))
 
     _check.__name__ = f"privacy_{name}"

@@ -64,11 +64,11 @@ def parse_url(url: str) -> dict[str, str]:
 
 def role_passwords(settings: Settings, *, create: bool = False) -> dict[str, str]:
     path = settings.secrets_dir / "roles.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    if not create:
-        return {}
-    passwords = {role: secrets.token_urlsafe(24) for role in ROLE_NAMES}
+    known = json.loads(path.read_text()) if path.exists() else {}
+    if not create or set(ROLE_NAMES) <= set(known):
+        return known
+    # a role added since the file was written (wardflow_reader) gets a password of its own; others keep theirs
+    passwords = {role: known.get(role) or secrets.token_urlsafe(24) for role in ROLE_NAMES}
     ensure_private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -77,7 +77,7 @@ def role_passwords(settings: Settings, *, create: bool = False) -> dict[str, str
 
 
 def role_params(settings: Settings, role: str, *, start: bool = True, create: bool = False) -> dict[str, str]:
-    """libpq parameters for one role (pipeline, analyst, compliance) or 'admin'."""
+    """libpq parameters for one role (pipeline, analyst, compliance, reader) or 'admin'."""
     params = parse_url(admin_url(settings, start=start, create=create))
     if role == "admin":
         return params

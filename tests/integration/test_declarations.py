@@ -66,12 +66,18 @@ def test_an_unknown_treatment_and_a_plain_direct_identifier_in_analytics_fail(tm
     doc = yaml.safe_load(path.read_text())
     doc["models"][0]["columns"][2]["config"]["meta"]["privacy"] = {
         "category": "personal_attributes", "level": 4, "identifier": "direct", "hipaa": "names", "treatment": "keep"}
+    doc["models"][0]["columns"][4]["config"]["meta"]["privacy"] = {
+        "category": "personal_attributes", "level": 3, "identifier": "direct", "hipaa": "phone", "treatment": "mask",
+        "mask": "phone"}
     doc["models"][0]["columns"][3]["config"]["meta"]["privacy"]["treatment"] = "scramble"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True))
     env = {**os.environ, **dbt_environment(settings, keyring)}
     result = _dbt(["run-operation", "wardflow_assert_privacy_declared"], project, env)
     assert result.returncode != 0
-    assert "rule privacy.direct_identifier_layer" in result.stdout
+    names = [c["name"] for c in doc["models"][0]["columns"]]
+    for column in (names[2], names[4]):  # plain or masked: no direct identifier in what the analyst reads
+        assert f"{doc['models'][0]['name']}.{column}: a direct identifier, masked or not, cannot be in analytics " \
+               "(rule privacy.no_direct_in_release)" in result.stdout
     assert "rule privacy.treatment" in result.stdout
 
 

@@ -2,6 +2,7 @@
 equals a full rebuild."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,8 @@ from orchestration.warehouse.database import connect
 
 FACTS = "select md5(string_agg(observation_key || patient_key || value_num::text || observed_at::text, ',' " \
         "order by observation_key)) from clinical.fct_vital_signs"
+# The published release, every column (analytics.vital_signs is incremental too).
+RELEASE = "select count(*), md5(string_agg(t::text, ',' order by t::text)) from analytics.vital_signs t"
 
 
 def dbt_build(settings, keyring, *args):
@@ -75,6 +78,12 @@ def test_new_data_adds_only_new_rows(incremental_state, settings, keyring, tmp_p
     assert unchanged == checksum_before
     fct_line = next(line for line in output.splitlines() if "model clinical.fct_vital_signs" in line and "OK" in line)
     assert f"INSERT 0 {new_rows}" in fct_line  # the incremental insert carried only the new rows
+    release_line = next(line for line in output.splitlines() if "model analytics.vital_signs" in line and "OK" in line)
+    assert "INSERT 0 " in release_line
+    with connect(settings, "pipeline") as conn:  # appended, not rebuilt: far fewer rows than the table holds
+        held = conn.execute("select count(*) from analytics.vital_signs").fetchone()[0]
+    inserted = int(re.search(r"INSERT 0 (\d+)", release_line).group(1))
+    assert inserted < held / 2, (inserted, held)
     assert summary.hl7_observations >= new_rows
 
 
@@ -101,6 +110,9 @@ def test_merge_repoints_earlier_facts(incremental_state, settings, keyring):
         survivor_known = conn.execute("select count(*) from clinical.dim_patients where patient_key = %s",
                                       (key_now,)).fetchone()[0]
     assert key_now != dup_key and retired == 0 and survivor_known == 1
+    with connect(settings, "pipeline") as conn:
+        assert conn.execute("select count(*) from analytics.vital_signs where patient_key = %s",
+                            (dup_key,)).fetchone()[0] == 0
 
 
 def test_incremental_result_equals_a_full_rebuild(incremental_state, settings, keyring):
@@ -109,8 +121,10 @@ def test_incremental_result_equals_a_full_rebuild(incremental_state, settings, k
         incremental = conn.execute(FACTS).fetchone()[0]
         patients = conn.execute("select md5(string_agg(patient_key || sex || coalesce(birth_year, 0)::text, ',' "
                                 "order by patient_key)) from clinical.dim_patients").fetchone()[0]
+        release = conn.execute(RELEASE).fetchone()
     dbt_build(settings, keyring, "--full-refresh")
     with connect(settings, "pipeline") as conn:
+        assert conn.execute(RELEASE).fetchone() == release and release[0] > 0
         assert conn.execute(FACTS).fetchone()[0] == incremental
         assert conn.execute("select md5(string_agg(patient_key || sex || coalesce(birth_year, 0)::text, ',' "
                             "order by patient_key)) from clinical.dim_patients").fetchone()[0] == patients

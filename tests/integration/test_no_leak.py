@@ -184,7 +184,7 @@ def _readable_dump(settings, role: str) -> tuple[str, list[str]]:
     return "\n".join(chunks), relations
 
 
-@pytest.mark.parametrize("role", ["analyst", "compliance"])
+@pytest.mark.parametrize("role", ["analyst", "compliance", "reader"])
 def test_no_planted_value_is_readable(planted_run, settings, role):
     dump, relations = _readable_dump(settings, role)
     assert relations, f"{role} can read nothing"
@@ -192,25 +192,41 @@ def test_no_planted_value_is_readable(planted_run, settings, role):
     assert leaked == [], f"{role} can read: {leaked}"
 
 
-def test_the_planted_patients_are_there_for_analysts(planted_run, settings):
-    """Nothing leaked because it was desensitized, not because it was lost."""
-    with connect(settings, "analyst") as conn:
-        notes = [r[0] for r in conn.execute("select note_text from analytics.clinical_notes")]
-    assert any("[NAME]" in n and ("[ID]" in n or "[RESIDENT_ID]" in n) for n in notes)
-    assert any("[PHONE]" in n and "[EMAIL]" in n for n in notes)
-    assert any("[ADDRESS]" in n and "[ORG]" in n and "[DATE " in n and "[AGE90+]" in n for n in notes)
-    with connect(settings, "analyst") as conn:
-        alarms = [r[0] for r in conn.execute("select event_text from analytics.alarms where event_text is not null")]
-    assert any(a.startswith("3床 [NAME] 心率过高") for a in alarms), "the alarm text is scrubbed, not lost"
+def test_the_release_candidate_holds_no_planted_value(planted_run, settings):
+    """The planted patients are unlike anyone else, so k-anonymity suppresses them from analytics: the rows
+    they would be published from (clinical, pseudonymized, with the scrubbed texts) must hold no planted value
+    either."""
     with connect(settings, "pipeline") as conn:
+        relations = [f"clinical.{r[0]}" for r in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'clinical'")]
+        dump = "\n".join(row[0] for relation in relations
+                         for row in conn.execute(f"select t::text from {relation} t"))
+    assert "clinical.fct_notes" in relations and "clinical.scrubbed_texts" in relations
+    assert [what for what, value in {**PLANTED, **PLANTED_TEXT}.items() if value in dump] == []
+
+
+def test_the_planted_notes_were_desensitized_not_lost(planted_run, settings):
+    """Nothing leaked because it was desensitized, not because it was lost: the scrubbed texts the release
+    is built from carry the scrubber's tags where the planted values were."""
+    with connect(settings, "pipeline") as conn:
+        notes = [r[0] for r in conn.execute(
+            "select scrubbed_text from clinical.scrubbed_texts where text_key like 'note:%' "
+            "and scrubbed_text is not null")]
+        alarms = [r[0] for r in conn.execute(
+            "select scrubbed_text from clinical.scrubbed_texts where text_key like 'alarm:%' "
+            "and scrubbed_text is not null")]
         readings = conn.execute("select count(*) from clinical.fct_vital_signs where observation_key in "
                                 "(select 'fhir:' || resource_row_id || ':0' from landing.fhir_resources)"
                                 ).fetchone()[0]
+    assert any("[NAME]" in n and ("[ID]" in n or "[RESIDENT_ID]" in n) for n in notes)
+    assert any("[PHONE]" in n and "[EMAIL]" in n for n in notes)
+    assert any("[ADDRESS]" in n and "[ORG]" in n and "[DATE " in n and "[AGE90+]" in n for n in notes)
+    assert any(a.startswith("3床 [NAME] 心率过高") for a in alarms), "the alarm text is scrubbed, not lost"
     assert readings > 0
 
 
 def test_full_refresh_keeps_masks_and_grants(planted_run, settings, keyring):
-    """A full refresh rebuilds views from the same declarations and re-applies grants."""
+    """A full refresh rebuilds the tables from the same declarations and re-applies every role's grants."""
     import os
     import subprocess
     import sys
@@ -226,10 +242,19 @@ def test_full_refresh_keeps_masks_and_grants(planted_run, settings, keyring):
     assert result.returncode == 0, result.stdout[-3000:]
     dump, relations = _readable_dump(settings, "analyst")
     assert "analytics.vital_signs" in relations and "analytics.clinical_notes" in relations
+    assert not [r for r in relations if not r.startswith("analytics.")], relations
     assert [what for what, value in {**PLANTED, **PLANTED_TEXT}.items() if value in dump] == []
     compliance_dump, _ = _readable_dump(settings, "compliance")
     assert [what for what, value in {**PLANTED, **PLANTED_TEXT}.items() if value in compliance_dump] == []
-    with connect(settings, "analyst") as conn:
-        masked = conn.execute("select name_masked, phone_masked from analytics.patient_display "
+    reader_dump, reader_relations = _readable_dump(settings, "reader")
+    assert reader_relations == ["aggregates.vital_signs_summary"]
+    assert [what for what, value in {**PLANTED, **PLANTED_TEXT}.items() if value in reader_dump] == []
+    with connect(settings, "analyst") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("select 1 from recontact.patient_display")
+    with connect(settings, "pipeline") as conn:
+        masked = conn.execute("select name_masked, phone_masked from recontact.patient_display "
                               "where name_masked like '钱%'").fetchall()
-    assert masked == [] or all(name.endswith("*") and "****" in phone for name, phone in masked)
+        grantees = {r[0] for r in conn.execute("select grantee from information_schema.role_table_grants "
+                                               "where table_schema = 'recontact' and privilege_type = 'SELECT'")}
+    assert masked and all(name.endswith("*") and "****" in phone for name, phone in masked)
+    assert grantees <= {"wardflow_recontact", "wardflow_pipeline"} and "wardflow_recontact" in grantees

@@ -52,6 +52,12 @@ def planted_report(clean_report, settings):
 
 def test_built_pipeline_leaks_nothing_into_clinical_or_analytics(clean_report):
     assert not clean_report.failed, [r.as_dict() for r in clean_report.failures]
+
+
+def test_scan_reports_scrubber_independent_findings_apart(clean_report):
+    """The canary search (values the scan knows, not the scrubber's patterns) is its own section."""
+    section = clean_report.as_dict()["scrubber_independent"]
+    assert section == {"canaries_planted": True, "canary_findings": []}
     relations = {r.relation for r in clean_report.rows}
     assert {"clinical.dim_patients", "clinical.fct_vital_signs", "analytics.patients"} <= relations
     assert all(r.rows_sampled > 0 for r in rows(clean_report, relation="clinical.dim_patients"))

@@ -1,15 +1,7 @@
-{#- The one privacy vocabulary (DESIGN.md decision 5). Python reads the same lists from the manifest. -#}
+{#- The one privacy vocabulary (DESIGN.md decision 5): var privacy_policy in dbt_project.yml, which Python
+    reads too (orchestration/catalog.py). -#}
 {% macro wardflow_privacy_vocabulary() -%}
-  {{ return({
-    "category": ["personal_attributes", "health_status", "medical_application", "payment",
-                 "health_resources", "public_health"],
-    "level": [1, 2, 3, 4, 5],
-    "identifier": ["direct", "quasi", "sensitive", "none"],
-    "hipaa": ["none", "names", "geographic", "dates", "phone", "fax", "email", "national_id", "mrn",
-              "health_plan", "account", "license", "vehicle", "device", "url", "ip", "biometric", "photo",
-              "other_unique"],
-    "treatment": ["encrypt", "pseudonymize", "mask", "generalize", "date_shift", "redact_text", "drop", "keep"],
-  }) }}
+  {{ return(var("privacy_policy")["vocabulary"]) }}
 {%- endmacro %}
 
 {% macro wardflow_column_privacy(column) -%}
@@ -31,15 +23,17 @@
               ~ vocab[key] | join(", ") ~ " (rule privacy." ~ key ~ ")") -%}
       {%- endif -%}
     {%- endfor -%}
-    {%- if layer in ["clinical", "analytics"] and privacy.get("identifier") == "direct"
-          and privacy.get("treatment") not in ["pseudonymize", "mask"] -%}
-      {%- do problems.append(where ~ "." ~ column_name ~ ": a direct identifier in " ~ layer
-            ~ " must be pseudonymized or masked (rule privacy.direct_identifier_layer)") -%}
-    {%- endif -%}
-    {%- if layer == "vault" and privacy.get("identifier") == "direct"
-          and privacy.get("treatment") not in ["encrypt", "pseudonymize"] -%}
-      {%- do problems.append(where ~ "." ~ column_name ~ ": a direct identifier in vault must be encrypted"
-            ~ " (rule privacy.vault_encrypt)") -%}
+    {%- set policy = var("privacy_policy")["direct_identifiers"].get(layer) -%}
+    {%- if policy and privacy.get("identifier") == "direct" and privacy.get("treatment") not in policy["allowed"] -%}
+      {%- if policy["allowed"] -%}
+        {%- do problems.append(where ~ "." ~ column_name ~ ": a direct identifier in " ~ layer ~ " must be "
+              ~ policy["allowed"] | join(" or ") ~ " (rule " ~ policy["rule"] ~ ")") -%}
+      {%- else -%}
+        {#- What the analyst and the reader can read holds no direct identifier at all, not even masked: a mask
+            keeps parts (surname, area code, sex digit) that joined by patient_key undo k-anonymity. -#}
+        {%- do problems.append(where ~ "." ~ column_name ~ ": a direct identifier, masked or not, cannot be in "
+              ~ layer ~ " (rule " ~ policy["rule"] ~ ")") -%}
+      {%- endif -%}
     {%- endif -%}
   {%- endif -%}
   {{ return(problems) }}

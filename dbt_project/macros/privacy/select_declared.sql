@@ -24,11 +24,27 @@
   {%- elif t == "encrypt" -%} vault.encrypt_text(({{ src }})::text)
   {%- elif t == "mask" -%} {{ wardflow_mask(src, p.get("mask")) }}
   {%- elif t == "generalize" -%} {{ wardflow_generalize(src, p.get("generalize"), p) }}
-  {%- elif t == "date_shift" -%} ({{ src }}) + make_interval(days => {{ p.get("shift_by", "date_shift_days") }})
+  {%- elif t == "date_shift" -%} {{ wardflow_date_shift(src, p.get("shift_by", "date_shift_days")) }}
   {%- elif t == "redact_text" -%}
     {{ exceptions.raise_compiler_error(model.name ~ "." ~ name ~ ": free text is scrubbed once, in Python (clinical.scrubbed_texts); read the scrubbed column from there (rule privacy.redact_text)") }}
   {%- else -%}
     {{ exceptions.raise_compiler_error(model.name ~ "." ~ name ~ ": treatment '" ~ t ~ "' cannot produce a column (rule privacy.treatment)") }}
+  {%- endif -%}
+{%- endmacro %}
+
+{#- A published time under var('date_profile'), computed at build time in UTC: the result is stored, and
+    neither the build session's TimeZone nor the reader's changes it (adding days to a timestamptz follows
+    the session's wall clock, DST rules included; adding them to the UTC wall clock does not).
+    shift_weeks: the patient's keyed shift (whole weeks, so the weekday is kept and reveals nothing);
+    year_only: 1 January 00:00 UTC of the real year (HIPAA Safe Harbor: no date element but the year). -#}
+{% macro wardflow_date_shift(src, shift_by) -%}
+  {%- set profile = var('date_profile', 'shift_weeks') -%}
+  {%- if profile == "shift_weeks" -%}
+(((({{ src }}) at time zone 'UTC') + make_interval(days => {{ shift_by }})) at time zone 'UTC')
+  {%- elif profile == "year_only" -%}
+make_timestamptz(extract(year from (({{ src }}) at time zone 'UTC'))::int, 1, 1, 0, 0, 0, 'UTC')
+  {%- else -%}
+    {{ exceptions.raise_compiler_error("unknown date_profile '" ~ profile ~ "': shift_weeks or year_only (rule privacy.date_profile)") }}
   {%- endif -%}
 {%- endmacro %}
 

@@ -1,11 +1,13 @@
--- One row per build: how many patients were published at each generalization level and how many were
--- suppressed to keep every published group at k or more (counts only).
+-- One row per generalization level in use in this build (the suppressed level included): patients there,
+-- the smallest published group and the information lost at that level (share of the generalizable
+-- quasi-identifiers hidden; 1 for suppressed patients). Counts only, never a value.
 select
-    max(k) as k,
+    {{ var('k_anonymity') }} as k,
+    generalization_level,
+    bool_and(suppressed) as suppressed,
     count(*) as patients,
-    {%- for level in range(6) %}
-    count(*) filter (where generalization_level = {{ level }}) as level_{{ level }},
-    {%- endfor %}
-    count(*) filter (where suppressed) as suppressed,
+    min(class_size) as smallest_class,
+    round(max(information_loss)::numeric, 3)::double precision as information_loss,
     now() as built_at
 from {{ ref('patient_k_anonymity') }}
+group by generalization_level

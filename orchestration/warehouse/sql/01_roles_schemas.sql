@@ -13,6 +13,14 @@ begin
   if not exists (select from pg_roles where rolname = 'wardflow_compliance') then
     create role wardflow_compliance login;
   end if;
+  if not exists (select from pg_roles where rolname = 'wardflow_reader') then
+    create role wardflow_reader login;  -- aggregates only
+  end if;
+  -- Re-contact / care team, purpose-bound: a group role with no login that nobody is a member of until an
+  -- administrator grants it to a named person for a documented purpose (docs/compliance.md).
+  if not exists (select from pg_roles where rolname = 'wardflow_recontact') then
+    create role wardflow_recontact nologin;
+  end if;
 end $$;
 
 -- Nobody but the three roles (and the owner) may connect; nobody may create in public.
@@ -20,10 +28,10 @@ do $$
 begin
   execute format('revoke all on database %I from public', current_database());
   execute format('grant connect, temporary on database %I to wardflow_pipeline', current_database());
-  execute format('grant connect on database %I to wardflow_analyst, wardflow_compliance', current_database());
+  execute format('grant connect on database %I to wardflow_analyst, wardflow_compliance, wardflow_reader, wardflow_recontact', current_database());
   -- No login role creates schemas: a schema named after another role (or "$user") would put its functions on
   -- that role's search_path (issue 11). dbt creates none either (macros/create_schema.sql): init makes them.
-  execute format('revoke create on database %I from wardflow_pipeline, wardflow_analyst, wardflow_compliance',
+  execute format('revoke create on database %I from wardflow_pipeline, wardflow_analyst, wardflow_compliance, wardflow_reader, wardflow_recontact',
                  current_database());
 end $$;
 -- No JIT for the pipeline: its statements spend their time in pgcrypto and jsonb calls that JIT cannot speed
@@ -43,7 +51,9 @@ create schema if not exists vault;
 create schema if not exists clinical;
 create schema if not exists analytics;
 create schema if not exists audit;
-grant usage, create on schema landing, vault, clinical, analytics, audit to wardflow_pipeline;
+create schema if not exists aggregates;
+create schema if not exists recontact;
+grant usage, create on schema landing, vault, clinical, analytics, audit, aggregates, recontact to wardflow_pipeline;
 
 -- Analysts: analytics only. Compliance: audit only. Default privileges cover what dbt creates later,
 -- dbt grants re-apply them after every build (also full refreshes).
@@ -55,6 +65,15 @@ grant usage on schema audit to wardflow_compliance;
 alter default privileges for role wardflow_pipeline in schema analytics grant select on tables to wardflow_analyst;
 alter default privileges for role wardflow_pipeline in schema audit grant select on tables to wardflow_compliance;
 alter default privileges for role wardflow_pipeline revoke execute on functions from public;
+-- Reader: aggregates only (no row-level data, so small-cell suppression means something). Re-contact: the
+-- display masks only. Neither reads analytics; the analyst reads neither. dbt grants re-apply every build.
+revoke all on schema landing, vault, clinical, analytics, audit, recontact from wardflow_reader;
+revoke all on schema landing, vault, clinical, analytics, audit, aggregates from wardflow_recontact;
+revoke all on schema aggregates, recontact from wardflow_analyst, wardflow_compliance;
+grant usage on schema aggregates to wardflow_reader;
+grant usage on schema recontact to wardflow_recontact;
+alter default privileges for role wardflow_pipeline in schema aggregates grant select on tables to wardflow_reader;
+alter default privileges for role wardflow_pipeline in schema recontact grant select on tables to wardflow_recontact;
 
 -- How far each incremental model has read landing (dbt pre-/post-hooks, macros/incremental.sql).
 create table if not exists vault.build_watermarks (

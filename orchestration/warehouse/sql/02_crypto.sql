@@ -65,11 +65,13 @@ language sql stable parallel safe as $$
     else left(encode(public.hmac(convert_to(canonical, 'UTF8'), vault.session_key('pseudonym_key'), 'sha256'), 'hex'), 32) end
 $$;
 
--- Per-patient date shift in days, in [-365, -1] ∪ [1, 365], derived from the pseudonym.
+-- Per-patient date shift in days, a whole number of weeks in [-52, -1] ∪ [1, 52] (so ±7 … ±364 days),
+-- derived from the pseudonym. Whole weeks keep the weekday: a weekly pattern (dialysis Mon/Wed/Fri) then
+-- says nothing about the offset, where a shift in days would be known modulo 7 from it.
 create or replace function vault.date_shift_days(patient_key text) returns int
 language sql stable parallel safe as $$
   select case when patient_key is null then null else (
-    select case when n % 730 < 365 then -(n % 730) - 1 else (n % 730) - 364 end
+    select 7 * case when n % 104 < 52 then -(n % 104) - 1 else (n % 104) - 51 end
     from (select ('x' || left(encode(public.hmac(convert_to(patient_key, 'UTF8'),
                  vault.session_key('dateshift_key'), 'sha256'), 'hex'), 7))::bit(28)::int as n) h) end
 $$;

@@ -11,10 +11,13 @@ begin
   foreach statement in array array[
     'alter role wardflow_analyst connection limit 20',
     'alter role wardflow_compliance connection limit 5',
+    'alter role wardflow_reader connection limit 20',
     'alter role wardflow_pipeline connection limit 64',
     'alter role wardflow_analyst set statement_timeout = ''5min''',
     'alter role wardflow_analyst set idle_in_transaction_session_timeout = ''2min''',
     'alter role wardflow_compliance set statement_timeout = ''5min''',
+    'alter role wardflow_reader set statement_timeout = ''5min''',
+    'alter role wardflow_reader set idle_in_transaction_session_timeout = ''2min''',
     'alter role wardflow_compliance set idle_in_transaction_session_timeout = ''2min''',
     'alter role wardflow_analyst set temp_file_limit = ''1GB'''  -- a superuser-only setting
   ] loop
