@@ -46,9 +46,9 @@ def project_sql() -> Iterator[str]:
             yield from python_sql(path)
     dbt = REPO / "dbt_project"
     for folder in ("models", "macros"):
-        for path in sorted((dbt / folder).rglob("*.sql")):
+        for path in sorted(p for p in (dbt / folder).rglob("*.sql") if p.is_file()):
             yield JINJA.sub(" x ", path.read_text())
-    for path in sorted((dbt / "target").rglob("*.sql")) if (dbt / "target").exists() else []:
+    for path in sorted(p for p in (dbt / "target").rglob("*.sql") if p.is_file()) if (dbt / "target").exists() else []:
         if "/run/" in str(path) or "/compiled/" in str(path):
             yield path.read_text()
 

@@ -20,7 +20,7 @@ where patient_key in (select po.patient_key from vault.patient_identifiers as pi
 @dg.asset_check(asset=dg.AssetKey(["analytics", "patients"]), name="canaries", blocking=True,
                 # the dbt step builds every table before any check runs; no dependency on an asset that has a
                 # blocking check of its own, so that the canary check runs even when another check failed
-                additional_deps=[dg.AssetKey(["clinical", "fct_notes"])],
+                additional_deps=[dg.AssetKey(["clinical", "fct_notes"]), dg.AssetKey(["clinical", "scrubbed_texts"])],
                 description="No canary value (planted every build through every identifier path) in clinical, analytics "
                             "or aggregates, after normalization; no canary patient published.")
 def canary_check(warehouse: WardflowWarehouse) -> dg.AssetCheckResult:
