@@ -28,6 +28,7 @@ Progress = Callable[[int, int, str], None]  # (done, total, what just finished)
 _DBT_RESULT = re.compile(r"^\s*(\d+) of (\d+) (OK|PASS|FAIL|ERROR|WARN|SKIP)\b(?! hook)\s*(.*?)\s*\.{2,}")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _log = logging.getLogger(__name__)
+RELEASE_JOBS = frozenset({"wardflow_all", "build_downstream"})  # the jobs that rebuild analytics and aggregates
 
 
 @dataclass
@@ -195,7 +196,8 @@ def _execute(settings: Settings, job_name: str, log_level: str, dbt_log: Path | 
             instance=dg.DagsterInstance.get(), raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     outcome = _outcome(result, time.perf_counter() - started, log_path)
-    settle_publication(settings, outcome)
+    if job_name in RELEASE_JOBS:  # a job that builds no release (ingest only) neither publishes nor withdraws it
+        settle_publication(settings, outcome)
     return outcome
 
 
