@@ -46,10 +46,10 @@ LOCK_LANDING = "select pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashte
 
 
 def batch_counts_sql(batch: str, kind: str, landed: str, duplicates: str, rejected: str, nbytes: str, *,
-                     lock: bool = False) -> str:
-    """The statement that adds one flush's counts to its landing.ingest_batches row, for the given placeholders;
-    with ``lock``, it takes the landing lock first (one statement instead of two)."""
-    source = f" from ({LOCK_LANDING}) as lock" if lock else ""
+                     source: str = "") -> str:
+    """The statement that adds one flush's counts to its landing.ingest_batches row, for the given expressions;
+    ``source``, a FROM clause the expressions read (the one-round-trip flush counts the rows it inserted)."""
+    source = f" from {source}" if source else ""
     return f"""
 insert into landing.ingest_batches as b (batch_id, source_kind, landed, duplicates, rejected, bytes)
 select {batch}, {kind}, {landed}, {duplicates}, {rejected}, {nbytes}{source}
@@ -90,9 +90,7 @@ def _insert_sql(rows: int) -> bytes:
                        for r in range(rows))
     n = rows * width
     counts = batch_counts_sql(f"${n + 1}::uuid", f"${n + 2}::text", "c.n", f"${n + 3}::int4 - c.n", "0",
-                              f"${n + 4}::int8")
-    counts = counts.replace("\non conflict (batch_id)", " from (select count(*)::int4 as n from ins) as c\n"
-                            "on conflict (batch_id)", 1)
+                              f"${n + 4}::int8", source="(select count(*)::int4 as n from ins) as c")
     return (f"with ins as (insert into landing.hl7_messages ({HL7_COLUMNS}) values {values}\n"
             "on conflict on constraint hl7_messages_dedup do nothing returning sender, control_id, content_hmac),\n"
             f"counted as ({counts.strip()})\nselect sender, control_id, content_hmac from ins").encode()
