@@ -17,7 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-ROLES = ("pipeline", "analyst", "compliance", "reader")
+# pipeline: builds the keyed layers (its password is kept beside the keys, never handed out); ingest: what the
+# connectors (listener, file ingest, inbox) log in as, writing landing only.
+ROLES = ("pipeline", "ingest", "analyst", "compliance", "reader")
 ROLE_NAMES = {role: f"wardflow_{role}" for role in ROLES}
 # The search_path every wardflow session starts with (libpq options, before any SQL runs): pg_catalog only, which
 # no login role can write, so no schema or function a login role creates can shadow one the code calls unqualified

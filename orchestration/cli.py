@@ -116,21 +116,27 @@ def _print_db_status(status, as_json: bool) -> None:
 
 
 @db_app.command("url")
-def db_url(role: Annotated[str, typer.Option(help="pipeline, analyst, compliance, reader or admin")] = "analyst") -> None:
+def db_url(role: Annotated[str, typer.Option(help="analyst, reader, compliance, ingest or admin")] = "analyst") -> None:
     """Print a connection URL for a role (for psql and BI tools). It holds that role's password."""
     from orchestration.warehouse.database import role_url
 
-    if role not in ("pipeline", "analyst", "compliance", "reader", "admin"):
-        raise fail(f"--role must be pipeline, analyst, compliance, reader or admin, not {role!r}")
+    if role == "pipeline":  # its password is as good as the keys: it owns what keyed builds write (docs/keys.md)
+        raise fail("the pipeline login is not handed out: it owns the tables keyed builds write, so its password "
+                   "is kept beside the keys; connectors use --role ingest, people use analyst, reader or compliance")
+    if role not in ("ingest", "analyst", "compliance", "reader", "admin"):
+        raise fail(f"--role must be analyst, reader, compliance, ingest or admin, not {role!r}")
     sys.stdout.write(role_url(load_settings(), role, start=False) + "\n")
 
 
 @app.command()
-def init(as_json: JsonFlag = False) -> None:
+def init(as_json: JsonFlag = False,
+         lock_maintenance_databases: Annotated[bool, typer.Option(
+             help="Also revoke CONNECT on postgres/template1 from PUBLIC (done anyway on the embedded server; "
+                  "on a shared server it changes them for every user)")] = False) -> None:
     """Create extensions, schemas, roles, grants, crypto functions and the key file (idempotent)."""
     from orchestration.warehouse.database import init_database
 
-    report = init_database(load_settings())
+    report = init_database(load_settings(), lock_maintenance=lock_maintenance_databases or None)
     emit(report.as_dict(), as_json)
     if not as_json:
         created = " (new key file created, mode 0600)" if report.key_created else ""
@@ -185,7 +191,7 @@ def ingest(
         raise fail(str(exc), 2) from None
     total = sum(p.stat().st_size for p in files)
     ring = load_keyring(settings)
-    with connect(settings, "pipeline") as conn, Progress(
+    with connect(settings, "ingest") as conn, Progress(
         "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
         console=console, disable=as_json or total < 5_000_000, transient=True,
     ) as progress:
@@ -240,7 +246,7 @@ def rejected_discard(
     from orchestration.quarantine import discard
     from orchestration.warehouse.database import connect
 
-    with connect(load_settings(), "pipeline") as conn:
+    with connect(load_settings(), "ingest") as conn:
         done = discard(conn, ids)
     emit({"discarded": done}, as_json)
     if not as_json:
@@ -258,7 +264,7 @@ def rejected_list(
     from connectors.rejected import list_rejected
     from orchestration.warehouse.database import connect
 
-    with connect(load_settings(), "pipeline") as conn:
+    with connect(load_settings(), "ingest") as conn:
         rows = list_rejected(conn, status=None if status == "all" else status, rule=rule, limit=limit)
     emit({"rejected": rows}, as_json)
     if not as_json:
@@ -279,7 +285,7 @@ def rejected_export(rejected_id: int, out: Annotated[Path, typer.Option(help="Fi
     from orchestration.warehouse.database import connect
 
     settings = load_settings()
-    with connect(settings, "pipeline") as conn:
+    with connect(settings, "ingest") as conn:
         data = rejected_payload(conn, load_keyring(settings), rejected_id)
         conn.execute("select audit.record('rejected.export', %s, '{}'::jsonb)", (f"landing.rejected/{rejected_id}",))
         conn.commit()
@@ -301,7 +307,7 @@ def rejected_replay(
     from orchestration.warehouse.database import connect
 
     settings = load_settings()
-    with connect(settings, "pipeline") as conn:
+    with connect(settings, "ingest") as conn:
         try:
             result = replay(conn, load_keyring(settings), ids=ids or None,
                             fixed=fixed.read_bytes() if fixed else None)

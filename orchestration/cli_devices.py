@@ -63,7 +63,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON o
     from connectors.hl7.registry import list_devices
     from orchestration.warehouse.database import connect
 
-    with connect(load_settings(), "pipeline") as conn:
+    with connect(load_settings(), "ingest") as conn:
         _print(list_devices(conn), as_json)
 
 

@@ -27,7 +27,7 @@ def run_demo(settings: Settings, *, patients: int, days: int, devices: int, seed
     out = settings.home / "demo" / f"seed-{seed}"
     with console.status(f"generating {patients} patients × {days} days × {devices} devices"):
         generated = generate(out, patients=patients, days=days, devices=devices, seed=seed)
-    with console.status("ingesting"), connect(settings, "pipeline") as conn:
+    with console.status("ingesting"), connect(settings, "ingest") as conn:
         ingested = ingest_paths([out], conn, load_keyring(settings))
     with console.status("building vault → clinical → analytics and running the checks"):
         outcome = run_everything(settings, dbt_log=settings.home / "logs" / "demo-run.log")

@@ -39,24 +39,29 @@ def quarantine_unreadable(conn: psycopg.Connection) -> dict[str, int]:
                          (since["hl7"], since["fhir"])).fetchall()
     counts = {"hl7": 0, "fhir": 0}
     for source, row_id, sqlstate in found:
-        table, key, fmt = _MOVE[source]
         reason = (f"landed {'message' if source == 'hl7' else 'resource'} {row_id} could not be read by staging "
                   f"(SQLSTATE {sqlstate}) and was quarantined (rule {RULE})")
-        conn.execute(f"""
-            insert into landing.rejected (batch_id, source_kind, format, rule, field_path, error_code, reason,
-                                          payload_bytes, content_hmac, key_version, payload)
-            select batch_id, source_kind, %s, %s, 'document', %s, %s, payload_bytes, content_hmac, key_version,
-                   payload
-            from {table} where {key} = %s
-            on conflict on constraint rejected_dedup do nothing""",  # noqa: S608 - table and key are ours
-                     (fmt, RULE, sqlstate, reason, row_id))
-        conn.execute(f"delete from {table} where {key} = %s", (row_id,))  # noqa: S608
+        move_to_rejected(conn, source, row_id, RULE, sqlstate, reason)
         counts[source] += 1
     if found:
         conn.execute("select audit.record('pipeline.quarantine', 'landing', %s::jsonb)",
                      (psycopg.types.json.Jsonb(counts),))
     conn.commit()
     return counts
+
+
+def move_to_rejected(conn: psycopg.Connection, source: str, row_id: int, rule: str, sqlstate: str,
+                     reason: str) -> None:
+    """Move one landed row, still encrypted, into landing.rejected (open) and out of landing (caller commits)."""
+    table, key, fmt = _MOVE[source]
+    conn.execute(f"""
+        insert into landing.rejected (batch_id, source_kind, format, rule, field_path, error_code, reason,
+                                      payload_bytes, content_hmac, key_version, payload)
+        select batch_id, source_kind, %s, %s, 'document', %s, %s, payload_bytes, content_hmac, key_version, payload
+        from {table} where {key} = %s
+        on conflict on constraint rejected_dedup do nothing""",  # noqa: S608 - table and key are ours
+                 (fmt, rule, sqlstate, reason, row_id))
+    conn.execute(f"delete from {table} where {key} = %s", (row_id,))  # noqa: S608
 
 
 def discard(conn: psycopg.Connection, ids: list[int]) -> int:

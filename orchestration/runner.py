@@ -42,6 +42,7 @@ class RunOutcome:
     assets: int = 0
     log_path: Path | None = None
     steps_succeeded: int = 0
+    invalid_values: int | None = None  # fields nulled by staging's total casts in this run (audit.invalid_values)
 
     @property
     def blocking_failures(self) -> list[dict]:
@@ -56,7 +57,7 @@ class RunOutcome:
                 "failed_steps": self.failed_steps, "failures": self.failures, "checks": self.checks,
                 "assets_materialized": self.assets, "log": str(self.log_path) if self.log_path else None,
                 "checks_passed": sum(c["passed"] for c in self.checks),
-                "checks_failed": sum(not c["passed"] for c in self.checks)}
+                "checks_failed": sum(not c["passed"] for c in self.checks), "invalid_values": self.invalid_values}
 
     def print(self, console: Console) -> None:
         """Counts, then only the checks that failed (a passed check needs no row), then one verdict line."""
@@ -69,6 +70,9 @@ class RunOutcome:
             for c in failed:
                 table.add_row(c["asset"], c["check"], "[red]yes[/red]" if c["blocking"] else "no (warning)")
             console.print(table)
+        if self.invalid_values:
+            console.print(f"{self.invalid_values} landed values could not be read as the date, time or number their "
+                          "field holds and were left empty: fields and rules in audit.invalid_values", highlight=False)
         if self.log_path:
             console.print(f"dbt and Dagster log: {self.log_path}", highlight=False)
         if self.ok:
@@ -144,9 +148,10 @@ def run_everything(settings: Settings, job_name: str = "wardflow_all", log_level
     lines and Dagster's log go to `dbt_log` (default home/logs/run-*.log) so that stdout stays free for
     `--json`; with `debug`, Dagster's log goes to stderr as well."""
     preflight(settings)  # before importing Dagster: a setup problem fails in a second, in one line
-    started = time.perf_counter()
+    started, since = time.perf_counter(), datetime.now(UTC)
     try:
         outcome = _execute(settings, job_name, log_level, dbt_log, progress, debug)
+        outcome.invalid_values = invalid_values_found(settings, since)
     except BaseException as exc:
         audit_run(settings, {"run_id": None, "job": job_name, "success": False, "failed_steps": ["(before any step)"],
                              "error": type(exc).__name__, "seconds": round(time.perf_counter() - started, 1)})
@@ -155,6 +160,23 @@ def run_everything(settings: Settings, job_name: str = "wardflow_all", log_level
                          "steps_succeeded": outcome.steps_succeeded,
                          "blocking_failures": len(outcome.blocking_failures)})
     return outcome
+
+
+def invalid_values_found(settings: Settings, since: datetime) -> int | None:
+    """Fields the build's total casts turned into null since `since` (a count: the rows name field and rule only);
+    None when the findings table is not there (a run that built no audit models) or cannot be read."""
+    import psycopg
+
+    from orchestration.warehouse.database import DatabaseError, connect
+
+    try:
+        with connect(settings, "pipeline", autocommit=True) as conn:
+            if conn.execute("select pg_catalog.to_regclass('audit.invalid_values')").fetchone()[0] is None:
+                return None
+            return conn.execute("select coalesce(sum(occurrences), 0)::bigint from audit.invalid_values "
+                                "where found_at >= %s", (since,)).fetchone()[0]
+    except (psycopg.Error, DatabaseError):
+        return None
 
 
 def audit_run(settings: Settings, details: dict) -> None:

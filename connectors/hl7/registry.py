@@ -99,7 +99,7 @@ def register_device(settings: Settings, cert_pem_or_fingerprint: str | bytes, de
     fingerprint, subject = certificate_identity(cert_pem_or_fingerprint)
     if not device_name.strip():
         raise ValueError("device_name is required")
-    with connect(settings, "pipeline") as conn:
+    with connect(settings, "ingest") as conn:
         with conn.transaction():
             row = conn.execute(_UPSERT, (fingerprint, subject, device_name, sender, active)).fetchone()
             _audit(conn, "listener.device_registered", fingerprint, device_name, active)
@@ -112,7 +112,7 @@ def set_device_active(settings: Settings, fingerprint: str, active: bool) -> boo
     from orchestration.warehouse.database import connect
 
     fp = normalise_fingerprint(fingerprint)
-    with connect(settings, "pipeline") as conn:
+    with connect(settings, "ingest") as conn:
         with conn.transaction():
             row = conn.execute("update landing.device_registry set active = %s where cert_fingerprint_sha256 = %s "
                                "returning device_name", (active, fp)).fetchone()

@@ -143,12 +143,12 @@ class Runtime:
         return committer
 
     def _connector(self) -> Callable[[], psycopg.Connection]:
-        """A function opening a pipeline session for the committer (blocking: may start the embedded cluster)."""
+        """A function opening an ingest session for the committer (blocking: may start the embedded cluster)."""
         from orchestration.warehouse.database import role_params
 
         if self.keyring is None:
             self.keyring = load_keyring(self.settings)
-        params = role_params(self.settings, "pipeline")
+        params = role_params(self.settings, "ingest")
         # A flush can run on the event loop (commit.py): a dead network or a stuck lock must end in an error
         # within seconds, not freeze the listener. tcp_user_timeout bounds unacknowledged sends, keepalives a
         # silent peer, statement_timeout a statement that waits.

@@ -151,6 +151,10 @@ end $$;
 
 grant usage on schema landing to wardflow_pipeline;
 grant select, insert, update, delete on all tables in schema landing to wardflow_pipeline;
+-- The connectors' login writes landing and owns none of it (no trigger, rule or default of its own can run in a
+-- keyed build); it deletes nothing (rejected input is closed by status, purged by retention).
+grant usage on schema landing to wardflow_ingest;
+grant select, insert, update on all tables in schema landing to wardflow_ingest;
 
 -- Client certificates allowed over mutual TLS (`wardflow devices`); sender: allowed MSH-3 or MSH-3|MSH-4 as HDs.
 create table if not exists landing.device_registry (
@@ -161,7 +165,7 @@ create table if not exists landing.device_registry (
   active boolean not null default true,
   registered_at timestamptz not null default now()
 );
-grant select, insert, update on landing.device_registry to wardflow_pipeline;
+grant select, insert, update on landing.device_registry to wardflow_pipeline, wardflow_ingest;
 
 -- Quarantine (orchestration/quarantine.py): the landed rows above the given ids that staging could not read
 -- (decryption, UTF-8, JSON, the document's shape), each with the SQLSTATE of its error and never its text. Run

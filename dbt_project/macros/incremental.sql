@@ -34,6 +34,12 @@ values ('{{ this }}', 'hl7', current_setting('wardflow.hl7_upto')::bigint),
 on conflict (model, source) do update set high_water = excluded.high_water, updated_at = now()
 {%- endmacro %}
 
+{#- An upper bound no build sets: only the quarantine's probe does (orchestration/quarantine.py), to find which landed
+    row makes a model fail. -#}
+{% macro wardflow_until(source_kind) -%}
+coalesce(nullif(current_setting('wardflow.{{ source_kind }}_until', true), ''), '9223372036854775807')::bigint
+{%- endmacro %}
+
 {% macro wardflow_since(source_kind) -%}
 coalesce(nullif(current_setting('wardflow.{{ source_kind }}_since', true), ''), '0')::bigint
 {%- endmacro %}

@@ -31,23 +31,29 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wardf
         if first.is_successful():
             yield from events
         else:
-            yield from _after_failure(context, dbt, warehouse, events)
+            yield from _after_failure(context, dbt, warehouse, events, first.target_path)
     with warehouse.connect() as conn:
         conn.execute("select audit.record('pipeline.dbt_build', %s, '{}'::jsonb)", (context.run_id,))
         conn.commit()
 
 
-def _after_failure(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WardflowWarehouse, events: list):
-    """Quarantine what staging cannot read and build again; with nothing to quarantine, fail as dbt did."""
-    from orchestration.quarantine import quarantine_unreadable
+def _after_failure(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WardflowWarehouse, events: list,
+                   target_path):
+    """Quarantine what staging cannot read, else the rows that make a model fail, and build again; with nothing to
+    quarantine, fail as dbt did."""
+    from orchestration.quarantine import RULE, quarantine_unreadable
+    from orchestration.quarantine_models import MODEL_RULE, failed_models, quarantine_failing_rows
 
+    rule = RULE
     with warehouse.connect(with_keys=True) as conn:
         moved = quarantine_unreadable(conn)
+        if not any(moved.values()):
+            rule, moved = MODEL_RULE, quarantine_failing_rows(conn, failed_models(target_path))
     if not any(moved.values()):
         yield from events
         raise dg.Failure("dbt build failed (see the dbt output; database errors carry their SQLSTATE only)")
-    context.log.warning(f"quarantined landed rows staging could not read: {moved['hl7']} HL7, {moved['fhir']} FHIR; "
-                        "see `wardflow rejected list --rule staging.unreadable`; building again")
+    context.log.warning(f"quarantined landed rows ({rule}): {moved['hl7']} HL7, {moved['fhir']} FHIR; "
+                        f"see `wardflow rejected list --rule {rule}`; building again")
     yield from dbt.cli(["build"], context=context).stream()
 
 

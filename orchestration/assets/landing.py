@@ -35,7 +35,7 @@ def landing_inbox(context: AssetExecutionContext, warehouse: WardflowWarehouse):
         move_done(inbox, link, rejected=True)
     if links:
         context.log.warning(f"{len(links)} symbolic links in the inbox not followed; moved to rejected/")
-    with warehouse.connect(with_keys=False) as conn:
+    with warehouse.connect("ingest") as conn:  # the connectors' login: landing only
         for path in files:
             report = ingest_paths([path], conn, ring, source_kind="file", follow_links=False)
             moved = move_done(inbox, path, rejected=report.counts.rejected > 0)

@@ -109,7 +109,7 @@ def role_url(settings: Settings, role: str, *, start: bool = True) -> str:
 def connect(settings: Settings, role: str = "pipeline", *, keyring: KeyRing | None = None,
             autocommit: bool = False, start: bool = True) -> psycopg.Connection:
     """Open a connection as `role` with the safe search_path; with a key ring, the session gets the purpose keys as
-    options. Pipeline and admin sessions also get the audit key (when a ring is configured) to append events.
+    options. Pipeline, ingest and admin sessions also get the audit key (when a ring is configured) to append events.
     `start=False` for read-only commands: a stopped embedded server stays stopped."""
     params = role_params(settings, role, start=start)
     params["options"] = session_options(keyring.pg_options() if keyring is not None else "",
@@ -146,7 +146,7 @@ def connect_failure(settings: Settings, params: dict[str, str], role: str, cause
 
 
 def _audit_options(settings: Settings, role: str, keyring: KeyRing | None) -> str:
-    if role not in ("pipeline", "admin"):
+    if role not in ("pipeline", "ingest", "admin"):
         return ""
     try:
         ring = keyring if keyring is not None else load_keyring(settings)
@@ -178,8 +178,16 @@ class InitReport:
 DROP_SQL_SCRUBBER = "drop function if exists vault.scrub_text(text, jsonb); drop function if exists vault.scrub_patterns(text)"
 
 
-def init_database(settings: Settings) -> InitReport:
-    """Extensions, roles, schemas, grants, crypto functions, audit chain, landing tables. Idempotent."""
+MAINTENANCE_SQL = SQL_DIR / "embedded" / "maintenance_databases.sql"
+OPEN_MAINTENANCE = ("select d.datname::text from pg_catalog.pg_database d where d.datname in ('postgres', 'template1') "
+                    "and pg_catalog.has_database_privilege('wardflow_analyst', d.datname, 'connect') order by 1")
+
+
+def init_database(settings: Settings, *, lock_maintenance: bool | None = None) -> InitReport:
+    """Extensions, roles, schemas, grants, crypto functions, audit chain, landing tables. Idempotent.
+
+    `lock_maintenance` (default: only on the embedded cluster) revokes CONNECT on postgres/template1 from PUBLIC,
+    which on a shared server changes them for everyone: there it is the DBA's step, and init warns instead."""
     params = role_params(settings, "admin", create=True)
     params["options"] = session_options("")
     with _open(settings, params, "admin", autocommit=True):  # reach the server before creating files
@@ -201,6 +209,12 @@ def init_database(settings: Settings) -> InitReport:
             for path in sorted(SQL_DIR.glob("*.sql")) + [LANDING_SQL]:
                 conn.execute(path.read_text())
             conn.execute(DROP_SQL_SCRUBBER)
+            if settings.embedded if lock_maintenance is None else lock_maintenance:
+                conn.execute(MAINTENANCE_SQL.read_text())
+            else:
+                warnings.extend(f"the wardflow roles can connect to database {db} (a shared server: a DBA can "
+                                f"REVOKE CONNECT, TEMPORARY ON DATABASE {db} FROM PUBLIC, or run `wardflow init "
+                                "--lock-maintenance-databases`)" for (db,) in conn.execute(OPEN_MAINTENANCE))
             for role, name in ROLE_NAMES.items():
                 verifier = conn.pgconn.encrypt_password(passwords[role].encode(), name.encode(), b"scram-sha-256")
                 conn.execute(sql.SQL("alter role {} with login password {}").format(

@@ -105,7 +105,7 @@ def test_debug_shows_the_traceback(tmp_path):
     assert lines(result.stderr)[-1].startswith("error: WARDFLOW_DATABASE_URL is malformed")
 
 
-@pytest.mark.parametrize("args", [["db", "url"], ["db", "url", "--role", "pipeline"], ["status"],
+@pytest.mark.parametrize("args", [["db", "url"], ["db", "url", "--role", "ingest"], ["status"],
                                   ["status", "--json"], ["db", "status"], ["db", "status", "--json"]])
 def test_read_only_commands_create_and_start_nothing(args, tmp_path):
     home = tmp_path / "state"

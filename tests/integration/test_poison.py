@@ -136,6 +136,36 @@ def test_invalid_values_become_null(poisoned, settings):
             assert rows[f"{CONTROL_PREFIX}-{n}"] == message_time, name
 
 
+# The field each poison breaks, as audit.invalid_values names it (an independent table: written from the issue's
+# list of poisons, not from the model's field list).
+POISON_FIELDS = {"pid7": "PID-7", "obx14": "OBX-14", "obx5": "OBX-5"}
+FHIR_POISON_FIELDS = {"effective_feb_30": "Observation.effectiveDateTime", "birth_feb_30": "Patient.birthDate",
+                      "effective_hour_25": "Observation.effectiveDateTime",
+                      "effective_offset_99": "Observation.effectiveDateTime"}
+
+
+def test_every_nulled_value_is_a_counted_finding_naming_its_field_and_rule(poisoned, settings):
+    """DESIGN decision 12: an invalid value becomes null plus a finding. Each poisoned message has exactly the
+    finding of its field; good messages have none; the findings hold no value; the run summary counts them."""
+    _, outcome = poisoned
+    with connect(settings, "pipeline") as conn:
+        findings = conn.execute(
+            "select l.control_id, f.field, f.rule from audit.invalid_values f join landing.hl7_messages l "
+            "on f.source = 'hl7' and l.message_id = f.landing_row_id where l.control_id like 'PZN-%%'").fetchall()
+        fhir = {r[0] for r in conn.execute("select field from audit.invalid_values where source = 'fhir'")}
+        text = " ".join(str(v) for row in conn.execute("select * from audit.invalid_values") for v in row)
+    expected = {(f"{CONTROL_PREFIX}-{n}", POISON_FIELDS[name.split("_")[0]])
+                for n, name in enumerate(LANDING_POISON, start=1)}
+    poisoned_or_good = {c for c, _ in expected} | {f"{CONTROL_PREFIX}-{n}" for n in range(100, 110)}
+    assert {(c, f) for c, f, _ in findings if c in poisoned_or_good} == expected
+    assert all(rule for _, _, rule in findings)
+    assert fhir >= set(FHIR_POISON_FIELDS.values()) | {"Observation.valueQuantity.value"}
+    for values in LANDING_POISON.values():
+        for value in values.values():
+            assert value not in text
+    assert outcome.invalid_values is not None and outcome.invalid_values >= len(expected)
+
+
 def test_fhir_poison_lands_and_reaches_clinical(poisoned, settings):
     with connect(settings, "pipeline") as conn:
         rows = conn.execute("select count(*) from clinical.fct_vital_signs where source = 'fhir' and "

@@ -99,7 +99,7 @@ def trojans(settings, built):
 
 def test_no_login_role_can_create_a_schema_or_a_function_on_a_search_path(settings, initialised) -> None:
     """Found: the pipeline role had CREATE on the database and created a schema named after the owner."""
-    for role in ("pipeline", "analyst", "compliance"):
+    for role in ("pipeline", "ingest", "analyst", "compliance", "reader"):
         with connect(settings, role, autocommit=True) as conn:
             for statement in ("create schema wardflow_admin", f"create schema {ROLE_NAMES[role]}",
                               "create function public.pg_advisory_lock(integer) returns void language sql as ''"):
@@ -169,6 +169,91 @@ def test_project_functions_are_invoker_or_pin_their_search_path(settings, initia
         assert config and "search_path=pg_catalog, pg_temp" in config, name
 
 
+# --- the connectors' login owns nothing a keyed build runs ---------------------------------------------------------
+
+TRIGGER_FUNCTION = """create function {schema}.steal() returns trigger language plpgsql as $t$
+begin
+  insert into {schema}.loot values (pg_catalog.current_setting('wardflow.enc_v1', true));
+  return new;
+end $t$"""
+
+
+def test_a_table_owner_could_plant_a_trigger_that_a_keyed_session_runs(settings, keyring, initialised) -> None:
+    """Why the pipeline login is not handed out: whoever owns a table a keyed build writes can attach a trigger that
+    copies the session's key. Shown with a scratch table the pipeline owns, as every table dbt builds."""
+    with connect(settings, "pipeline", autocommit=True) as conn:
+        conn.execute("create table vault.trigger_probe (v text)")
+        conn.execute("create table vault.loot (k text)")
+        conn.execute(TRIGGER_FUNCTION.format(schema="vault"))
+        conn.execute("create trigger steal before insert on vault.trigger_probe for each row "
+                     "execute function vault.steal()")
+    try:
+        with connect(settings, "pipeline", keyring=keyring, autocommit=True) as keyed:
+            keyed.execute("insert into vault.trigger_probe values ('x')")
+            stolen = keyed.execute("select count(*) from vault.loot where k <> ''").fetchone()[0]
+        assert stolen == 1  # the attack works for the owner: so the owner's password is a key
+    finally:
+        with connect(settings, "pipeline", autocommit=True) as conn:
+            conn.execute("drop table vault.trigger_probe, vault.loot")
+            conn.execute("drop function vault.steal()")
+
+
+@pytest.mark.parametrize("statement", [
+    "create trigger steal before insert on landing.hl7_messages for each row execute function pg_catalog.now()",
+    "create rule steal as on insert to landing.rejected do also select 1",
+    "alter table landing.hl7_messages add column loot text default pg_catalog.current_setting('wardflow.enc_v1')",
+    "create policy steal on landing.ingest_batches using (true)",
+    "create index on landing.ingest_batches (pg_catalog.md5(batch_id::text))",
+    "create table landing.mine (v text)",
+    "create function landing.mine() returns int language sql as 'select 1'",
+    "create view landing.mine as select 1",
+    "set role wardflow_pipeline",
+    "select * from vault.build_watermarks",
+    "alter table vault.build_watermarks owner to wardflow_ingest",
+])
+def test_the_ingest_login_owns_nothing_and_can_attach_nothing(settings, initialised, statement: str) -> None:
+    """The connectors' login (listener, file ingest, inbox) writes landing and can plant nothing that a keyed session
+    would run: no trigger, rule, default, policy or index on any table, no object of its own, no other role."""
+    with connect(settings, "ingest", autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(statement)
+    with connect(settings, "admin") as conn:
+        owned = conn.execute("select count(*) from pg_catalog.pg_class c join pg_catalog.pg_roles r "
+                             "on r.oid = c.relowner where r.rolname = %s", (ROLE_NAMES["ingest"],)).fetchone()[0]
+        member = conn.execute("select pg_catalog.pg_has_role(%s, %s, 'member')",
+                              (ROLE_NAMES["ingest"], ROLE_NAMES["pipeline"])).fetchone()[0]
+    assert (owned, member) == (0, False)
+
+
+def test_the_ingest_login_lands_rejects_and_audits(settings, keyring, initialised, tmp_path) -> None:
+    """What the connectors need still works as ingest: land a message, reject one, append an audit event."""
+    from connectors import auditlog
+    from connectors.ingest import ingest_paths
+
+    control = secrets.token_hex(6)
+    good = (f"MSH|^~\\&|ROLETEST|ICU1|WARDFLOW|HOSP|20260101120000||ORU^R01^ORU_R01|{control}|P|2.6\r"
+            "PID|1||RT1^^^HOSP^MR\r"
+            "OBX|1|NM|8867-4^Heart rate^LN||72|/min|||||F\r")
+    (tmp_path / "good.hl7").write_text(good)
+    (tmp_path / "bad.hl7").write_text("this is not HL7\r")
+    with connect(settings, "ingest", keyring=keyring) as conn:
+        report = ingest_paths([tmp_path], conn, keyring)
+        auditlog.record(conn, "test.ingest_role", "landing", {"landed": report.counts.landed})
+        conn.commit()
+    assert (report.counts.landed, report.counts.rejected) == (1, 1)
+
+
+def test_db_url_does_not_hand_out_the_pipeline_login(settings, initialised) -> None:
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+
+    result = CliRunner().invoke(app, ["db", "url", "--role", "pipeline"],
+                                env={"WARDFLOW_HOME": str(settings.home), "WARDFLOW_DATABASE_URL": settings.database_url or ""})
+    assert result.exit_code != 0 and "postgresql://" not in result.output
+    assert "not handed out" in result.output
+
+
 # --- limits per role -----------------------------------------------------------------------------------------------
 
 def test_analyst_cannot_take_every_connection_slot(settings, initialised) -> None:
@@ -176,15 +261,15 @@ def test_analyst_cannot_take_every_connection_slot(settings, initialised) -> Non
     with connect(settings, "admin") as conn:
         limits = dict(conn.execute("select rolname::text, rolconnlimit from pg_catalog.pg_roles "
                                    "where rolname like 'wardflow\\_%'").fetchall())
-    assert (limits[ROLE_NAMES["analyst"]], limits[ROLE_NAMES["compliance"]], limits[ROLE_NAMES["pipeline"]]) == \
-        (20, 5, 64)  # docs/database.md, "Limits per role"
+    assert (limits[ROLE_NAMES["analyst"]], limits[ROLE_NAMES["compliance"]], limits[ROLE_NAMES["pipeline"]],
+            limits[ROLE_NAMES["ingest"]]) == (20, 5, 64, 32)  # docs/database.md, "Limits per role"
     held: list[psycopg.Connection] = []
     try:
         for _ in range(limits[ROLE_NAMES["analyst"]]):
             held.append(connect(settings, "analyst", autocommit=True))
         with pytest.raises(Exception, match="too many connections for role"):
             held.append(connect(settings, "analyst", autocommit=True))
-        with connect(settings, "pipeline") as conn:  # ingest still gets in
+        with connect(settings, "ingest") as conn:  # ingest still gets in
             assert conn.execute("select 1").fetchone() == (1,)
     finally:
         for conn in held:
@@ -198,9 +283,11 @@ def test_timeouts_are_the_role_defaults(settings, initialised, role: str) -> Non
         assert conn.execute("show idle_in_transaction_session_timeout").fetchone() == ("2min",)
 
 
-@pytest.mark.parametrize("role", ["pipeline", "analyst", "compliance"])
+@pytest.mark.parametrize("role", ["pipeline", "ingest", "analyst", "compliance"])
 def test_no_large_objects_and_no_maintenance_databases(settings, initialised, role: str) -> None:
-    """Found: the analyst could store unlimited large objects and connect to postgres/template1."""
+    """Found: the analyst could store unlimited large objects and connect to postgres/template1. (On a shared server
+    the maintenance databases are locked only when asked: the embedded server always is.)"""
+    init_database(settings, lock_maintenance=True)
     with connect(settings, role, autocommit=True) as conn:
         for call in ("select lo_create(0)", "select lo_creat(-1)", "select lo_from_bytea(0, '\\x00')"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -252,7 +339,7 @@ def test_every_wardflow_session_starts_with_the_safe_search_path(settings, keyri
     from orchestration.resources import dbt_environment
 
     safe = ("pg_catalog,pg_temp",)
-    sessions = [connect(settings, role) for role in ("admin", "pipeline", "analyst", "compliance")]
+    sessions = [connect(settings, role) for role in ("admin", "pipeline", "ingest", "analyst", "compliance")]
     sessions.append(connect(settings, "pipeline", keyring=keyring))
     sessions.append(Runtime(settings, ListenerConfig(), keyring)._connector()())
     dbt_params = {**role_params(settings, "pipeline"), "options": dbt_environment(settings, keyring)["PGOPTIONS"]}

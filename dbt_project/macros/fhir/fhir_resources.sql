@@ -11,6 +11,7 @@ with decrypted as materialized (
         {{ decrypt_json('r.payload', 'r.key_version') }} as entry
     from {{ source('landing', 'fhir_resources') }} as r
     where r.resource_type = '{{ resource_type }}'
+      and r.resource_row_id <= {{ wardflow_until('fhir') }}
     {%- if watermarked %}
       and r.resource_row_id > {{ wardflow_since('fhir') }}  -- 0 unless an incremental model asks for new rows only
     {%- endif %}

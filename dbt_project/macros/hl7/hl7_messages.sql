@@ -20,6 +20,7 @@ with decrypted as materialized (
       and m.trigger_event in ('{{ trigger_events | join("', '") }}')
     {%- endif %}
       and m.message_id > {{ wardflow_since('hl7') }}  -- 0 unless an incremental model asks for new rows only
+      and m.message_id <= {{ wardflow_until('hl7') }}
 )
 select
     d.*,

@@ -7,6 +7,12 @@ begin
   if not exists (select from pg_roles where rolname = 'wardflow_pipeline') then
     create role wardflow_pipeline login;
   end if;
+  -- Connectors (listener, file ingest, inbox) log in as ingest: landing only, owner of nothing. The pipeline login
+  -- owns what dbt builds, so whoever holds its password can attach a trigger that a keyed build runs: that
+  -- password is kept beside the keys and never handed out (docs/keys.md).
+  if not exists (select from pg_roles where rolname = 'wardflow_ingest') then
+    create role wardflow_ingest login;
+  end if;
   if not exists (select from pg_roles where rolname = 'wardflow_analyst') then
     create role wardflow_analyst login;
   end if;
@@ -28,10 +34,11 @@ do $$
 begin
   execute format('revoke all on database %I from public', current_database());
   execute format('grant connect, temporary on database %I to wardflow_pipeline', current_database());
+  execute format('grant connect, temporary on database %I to wardflow_ingest', current_database());
   execute format('grant connect on database %I to wardflow_analyst, wardflow_compliance, wardflow_reader, wardflow_recontact', current_database());
   -- No login role creates schemas: a schema named after another role (or "$user") would put its functions on
   -- that role's search_path (issue 11). dbt creates none either (macros/create_schema.sql): init makes them.
-  execute format('revoke create on database %I from wardflow_pipeline, wardflow_analyst, wardflow_compliance, wardflow_reader, wardflow_recontact',
+  execute format('revoke create on database %I from wardflow_pipeline, wardflow_ingest, wardflow_analyst, wardflow_compliance, wardflow_reader, wardflow_recontact',
                  current_database());
 end $$;
 -- No JIT for the pipeline: its statements spend their time in pgcrypto and jsonb calls that JIT cannot speed
@@ -58,6 +65,8 @@ grant usage, create on schema landing, vault, clinical, analytics, audit, aggreg
 -- Analysts: analytics only. Compliance: audit only. Default privileges cover what dbt creates later,
 -- dbt grants re-apply them after every build (also full refreshes).
 revoke all on schema landing, vault, clinical from wardflow_analyst, wardflow_compliance;
+revoke all on schema vault, clinical, analytics, audit, aggregates, recontact from wardflow_ingest;
+grant usage on schema audit to wardflow_ingest;  -- to call audit.record; it reads no audit table
 revoke all on schema audit from wardflow_analyst;
 revoke all on schema analytics from wardflow_compliance;
 grant usage on schema analytics to wardflow_analyst;

@@ -118,8 +118,8 @@ begin
                        pg_catalog.jsonb_build_object('legacy_events', legacy, 'legacy_unverified', legacy_bad));
 end $$;
 
-revoke all on audit.events from public, wardflow_pipeline, wardflow_analyst, wardflow_compliance;
+revoke all on audit.events from public, wardflow_pipeline, wardflow_ingest, wardflow_analyst, wardflow_compliance;
 grant select on audit.events to wardflow_compliance;
 revoke all on function audit.record(text, text, jsonb), audit.head(), audit.chain_mac(bytea, bigint, timestamptz,
   text, text, text, jsonb, bytea), audit.session_audit_key() from public;
-grant execute on function audit.record(text, text, jsonb), audit.head() to wardflow_pipeline;
+grant execute on function audit.record(text, text, jsonb), audit.head() to wardflow_pipeline, wardflow_ingest;

@@ -13,6 +13,7 @@ begin
     'alter role wardflow_compliance connection limit 5',
     'alter role wardflow_reader connection limit 20',
     'alter role wardflow_pipeline connection limit 64',
+    'alter role wardflow_ingest connection limit 32',
     'alter role wardflow_analyst set statement_timeout = ''5min''',
     'alter role wardflow_analyst set idle_in_transaction_session_timeout = ''2min''',
     'alter role wardflow_compliance set statement_timeout = ''5min''',
@@ -47,25 +48,4 @@ begin
     raise warning 'wardflow: login roles can still create large objects (the owner connection cannot revoke '
                   'EXECUTE on pg_catalog.lo_create from PUBLIC; a superuser can)';
   end if;
-end $$;
-
--- The maintenance databases: no CONNECT or TEMPORARY for anyone but superusers (PUBLIC holds both by default;
--- privileges granted to PUBLIC cannot be revoked from one role alone).
-do $$
-declare
-  db text;
-begin
-  foreach db in array array['postgres', 'template1'] loop
-    if exists (select from pg_catalog.pg_database where datname = db) then
-      begin
-        execute format('revoke connect, temporary on database %I from public', db);
-      exception when insufficient_privilege then
-        null;  -- neither its owner nor a superuser: the check below says so
-      end;
-      if pg_catalog.has_database_privilege('wardflow_analyst', db, 'connect') then
-        raise warning 'wardflow: the wardflow roles can still connect to database % (only its owner or a superuser '
-                      'can revoke CONNECT from PUBLIC)', db;
-      end if;
-    end if;
-  end loop;
 end $$;
