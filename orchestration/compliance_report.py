@@ -47,20 +47,21 @@ def inventory(lineage_rows: list[Mapping[str, Any]]) -> dict[str, Any]:
 
 def classification(lineage_rows: list[Mapping[str, Any]], violations: list[str]) -> dict[str, Any]:
     """Every stored column: declaration, treatment, source fields it comes from and what it inherits."""
-    from orchestration.lineage_store import source_fields
+    from orchestration.lineage_store import source_fields, treatments
 
     rows = []
     for r in lineage_rows:
         if r["materialization"] == "ephemeral":
             continue
+        key = f"{r['relation']}.{r['column_name']}"
         rows.append([r["relation"], r["column_name"], r["category"], r["level"], r["identifier"], r["treatment"],
-                     "; ".join(source_fields(lineage_rows, f"{r['relation']}.{r['column_name']}")),
+                     ", ".join(treatments(lineage_rows, key)), "; ".join(source_fields(lineage_rows, key)),
                      f"L{r['inherited_level']} {r['inherited_identifier']}"])
     verdict = ("no direct identifier or level ≥ 4 value reaches a release relation untreated" if not violations
                else f"{len(violations)} untreated paths into a release relation")
     return section("classification", f"{len(rows)} stored columns; lineage check: {verdict}",
-                   ["relation", "column", "category", "level", "identifier", "treatment", "source fields",
-                    "inherited"], rows, violations=violations)
+                   ["relation", "column", "category", "level", "identifier", "treatment", "treatments on the way",
+                    "source fields", "inherited"], rows, violations=violations)
 
 
 def _events(conn: psycopg.Connection, pattern: str, limit: int = 50) -> list[tuple]:

@@ -132,8 +132,11 @@ def _rewrite(tree: exp.Expr, index: Mapping[tuple[str, str], str]) -> set[str]:
         relation = index.get((table.db.lower(), table.name.lower())) or index.get(("", table.name))
         if relation:
             read.add(relation)
-            alias = table.alias or table.name
-            table.replace(exp.to_table(_safe(relation)).as_(alias) if alias else exp.to_table(_safe(relation)))
+            if not table.alias:  # columns may be qualified by the old name
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
+            table.set("this", exp.to_identifier(_safe(relation)))
+            table.set("db", None)
+            table.set("catalog", None)
     return read
 
 
@@ -163,11 +166,14 @@ def _model_edges(props: Mapping[str, Any], index: Mapping[tuple[str, str], str],
     try:
         tree = sqlglot.parse_one(code, dialect="postgres")
         read = _rewrite(tree, index)
-        schema = {_safe(r): dict(schemas.get(r, {})) for r in read}
-        nodes = lineage(None, tree, schema=schema, dialect="postgres")
-    except (sqlglot.errors.SqlglotError, RecursionError, KeyError, ValueError):
+    except (sqlglot.errors.SqlglotError, RecursionError):
         return None
     back = {_safe(r): r for r in read}
+    try:
+        schema = {_safe(r): dict(schemas.get(r, {})) for r in read}
+        nodes = lineage(None, tree.copy(), schema=schema, dialect="postgres")
+    except (sqlglot.errors.SqlglotError, RecursionError, KeyError, ValueError):
+        return _syntactic_edges(tree, back)
     out = {}
     for name, node in nodes.items():
         inputs = sorted({f"{back[t]}.{c}" for t, c in _leaves(node) if t in back})
@@ -175,8 +181,23 @@ def _model_edges(props: Mapping[str, Any], index: Mapping[tuple[str, str], str],
     return out
 
 
-def build_graph(manifest: Mapping[str, Any], package: str = "wardflow") -> Graph:
-    """The lineage of every declared column of the project (models need `compiled_code`: a compiled manifest)."""
+def _syntactic_edges(tree: exp.Expr, back: Mapping[str, str]) -> dict[str, tuple[tuple[str, ...], bool]] | None:
+    """Fallback when sqlglot cannot qualify the query (a set-returning function whose columns it cannot know):
+    each output column's inputs are the columns of model tables its own expression names. Coarser: a column
+    read through a CTE of the model is not followed."""
+    if not isinstance(tree, exp.Select):
+        return None
+    aliases = {t.alias_or_name: t.name for t in tree.find_all(exp.Table) if t.name in back}
+    out = {}
+    for projection in tree.selects:
+        inputs = {f"{back[aliases[c.table]]}.{c.name}" for c in projection.find_all(exp.Column) if c.table in aliases}
+        out[projection.alias_or_name] = (tuple(sorted(inputs)), isinstance(projection.unalias(), exp.Column))
+    return out
+
+
+def build_graph(manifest: Mapping[str, Any], package: str = "wardflow", only: set[str] | None = None) -> Graph:
+    """The lineage of every declared column of the project (models need `compiled_code`: a compiled manifest);
+    with `only`, the SQL of those relations alone is analysed (the others keep their declarations)."""
     nodes = _nodes(manifest, package)
     declared = {relation_of(p): _declared(p) for p in nodes}
     schemas = {r: {c: "text" for c in cols} for r, cols in declared.items()}
@@ -184,7 +205,8 @@ def build_graph(manifest: Mapping[str, Any], package: str = "wardflow") -> Graph
     columns: dict[str, ColumnLineage] = {}
     for props in nodes:
         relation = relation_of(props)
-        edges = _model_edges(props, index, schemas) if props["resource_type"] == "model" else {}
+        analyse = props["resource_type"] == "model" and (only is None or relation in only)
+        edges = _model_edges(props, index, schemas) if analyse else {}
         for name, column in declared[relation].items():
             if edges is None:
                 column = _with(column, resolved=False)
@@ -214,3 +236,15 @@ def release_relations(manifest: Mapping[str, Any], package: str = "wardflow") ->
             if node:
                 out.add(relation_of(node))
     return out
+
+
+def with_compiled_code(manifest: Mapping[str, Any], compiled: Mapping[str, str]) -> dict[str, Any]:
+    """A parsed manifest with the compiled SQL of the models given (unique_id → SQL) filled in."""
+    nodes = {uid: ({**n, "compiled_code": compiled[uid]} if uid in compiled else n)
+             for uid, n in manifest["nodes"].items()}
+    return {**manifest, "nodes": nodes}
+
+
+def missing_code(manifest: Mapping[str, Any], package: str = "wardflow") -> list[str]:
+    return sorted(n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"
+                  and n.get("package_name") == package and not n.get("compiled_code"))

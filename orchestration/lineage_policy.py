@@ -2,7 +2,8 @@
 treatment on the way, and the release columns (what wardflow_analyst, wardflow_reader or a sharing recipient
 reads) that such a path reaches.
 
-A column inherits what its inputs carry until a treatment lowers it. A treatment counts only where it is
+A column inherits what its inputs carry until a treatment lowers it; a staging column that declares the
+source field it extracts (`config.meta.source_field`) is classified as that field. A treatment counts only where it is
 applied: not in staging (staging extracts and decrypts in flight; the treatment it declares is what a later
 layer must do), and not where the model's SQL merely copies its input (a declaration that says `mask` over a
 bare column is a claim, not a treatment). That is read from the SQL, so this check does not share its
@@ -49,7 +50,9 @@ def _carried(graph: Graph, key: str, memo: dict[str, frozenset[str]], active: se
         found: frozenset[str] = frozenset()
     else:
         found = frozenset({key}) if risky(column) else frozenset()
-        for parent in graph.inputs(key):
+        # a column that declares the source field it extracts is classified as that field, not as the
+        # whole message it was read from: the walk stops there
+        for parent in () if column.source_field else graph.inputs(key):
             found |= _carried(graph, parent.key, memo, active)
     active.discard(key)
     memo[key] = found

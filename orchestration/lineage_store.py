@@ -81,19 +81,29 @@ def _tree(by_key: Mapping[str, Mapping[str, Any]], key: str, depth: int, lines: 
 
 def source_fields(rows_: list[Mapping[str, Any]], key: str) -> list[str]:
     """The source fields one column is computed from: the first columns up its lineage that declare one."""
+    return sorted({r["source_field"] for r in _path(rows_, key) if r.get("source_field")})
+
+
+def treatments(rows_: list[Mapping[str, Any]], key: str) -> list[str]:
+    """The treatments declared along a column's lineage below staging (where they are applied)."""
+    return sorted({r["treatment"] for r in _path(rows_, key)
+                   if r["treatment"] not in ("", "keep") and r["layer"] != "staging"})
+
+
+def _path(rows_: list[Mapping[str, Any]], key: str) -> list[Mapping[str, Any]]:
+    """Every column from `key` up its lineage to the columns that declare a source field."""
     by_key = {f"{r['relation']}.{r['column_name']}": r for r in rows_}
-    found, seen, stack = set(), set(), [key]
+    out, seen, stack = [], set(), [key]
     while stack:
         current = stack.pop()
         row = by_key.get(current)
         if row is None or current in seen:
             continue
         seen.add(current)
-        if row.get("source_field"):
-            found.add(row["source_field"])
-        else:
+        out.append(row)
+        if not row.get("source_field"):
             stack.extend(row.get("upstream") or [])
-    return sorted(found)
+    return out
 
 
 def release_problems(rows_: list[Mapping[str, Any]]) -> list[str]:

@@ -88,13 +88,13 @@ def lineage_svg(rows: list[Mapping[str, Any]]) -> str:
     for relation in sorted(layer):
         columns[layer[relation] if layer[relation] in LAYERS else "clinical"].append(relation)
     used = [name for name in LAYERS if columns.get(name)]
-    width, step, box = 190, 24, 178
-    pos = {rel: (20 + i * (width + 40), 50 + j * step) for i, name in enumerate(used)
+    width, step, box = 150, 22, 142
+    pos = {rel: (20 + i * (width + 30), 50 + j * step) for i, name in enumerate(used)
            for j, rel in enumerate(columns[name])}
     height = 70 + step * max((len(columns[n]) for n in used), default=1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="lineage-graph" role="img" '
-             f'aria-label="column lineage by relation" width="{20 + len(used) * (width + 40)}" height="{height}">']
-    parts += [f'<text x="{20 + i * (width + 40)}" y="30" font-weight="bold">{escape(n)}</text>'
+             f'aria-label="column lineage by relation" width="100%" viewBox="0 0 {20 + len(used) * (width + 30)} {height}">']
+    parts += [f'<text x="{20 + i * (width + 30)}" y="30" font-weight="bold">{escape(n)}</text>'
               for i, n in enumerate(used)]
     for a, b in sorted(edges):
         if a in pos and b in pos:
@@ -106,7 +106,7 @@ def lineage_svg(rows: list[Mapping[str, Any]]) -> str:
         label = rel.split(".", 1)[-1] if layer[rel] != "source fields" else rel
         css = ' class="release"' if rel in release else ""
         parts.append(f'<g{css}><rect x="{x}" y="{y}" width="{box}" height="17" rx="4" fill="#eef2f8" '
-                     f'stroke="#7b8699"/><text x="{x + 5}" y="{y + 12}">{escape(label[:30])}</text>'
+                     f'stroke="#7b8699"/><text x="{x + 5}" y="{y + 12}">{escape(label[:24])}</text>'
                      f'<title>{escape(rel)}</title></g>')
     parts.append("</svg>")
-    return f'<div class="scroll" style="max-height:none">{"".join(parts)}</div>'
+    return "".join(parts)

@@ -160,7 +160,8 @@ def run_everything(settings: Settings, job_name: str = "wardflow_all", log_level
     audit_run(settings, {"job": job_name, **{k: v for k, v in outcome.as_dict().items() if k != "checks"},
                          "steps_succeeded": outcome.steps_succeeded,
                          "blocking_failures": len(outcome.blocking_failures),
-                         "failed_checks": sorted(f"{c['asset']}:{c['check']}" for c in outcome.blocking_failures)})
+                         "failed_checks": sorted(f"{c['asset']}:{c['check']}{' (blocking)' if c['blocking'] else ''}"
+                                                 for c in outcome.checks if not c["passed"])})
     return outcome
 
 

@@ -2,12 +2,12 @@
 compile` of the models, stored in audit.column_lineage), its blocking check that no direct identifier or
 level ≥ 4 value reaches a release relation untreated, and the compliance report asset."""
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource
 
 from orchestration.lineage import build_graph
@@ -26,6 +26,24 @@ def compiled_manifest(dbt: DbtCliResource, warehouse: WardflowWarehouse) -> Mapp
     return invocation.get_artifact("manifest.json")
 
 
+def lineage_manifest(context: AssetExecutionContext, dbt: DbtCliResource,
+                     warehouse: WardflowWarehouse) -> Mapping[str, Any]:
+    """The parsed manifest with the SQL the dbt assets compiled when they built (kept by
+    orchestration/assets/lineage_metadata.py); a `dbt compile` only when some model has none yet."""
+    import json
+
+    from orchestration.assets.lineage_metadata import kept_compiled_code
+    from orchestration.lineage import missing_code, with_compiled_code
+    from orchestration.project import require_manifest
+
+    manifest = with_compiled_code(json.loads(require_manifest().read_text()), kept_compiled_code())
+    missing = missing_code(manifest)
+    if missing:
+        context.log.info(f"{len(missing)} models without compiled SQL from the build: compiling")
+        return compiled_manifest(dbt, warehouse)
+    return manifest
+
+
 def _upstream_dbt_keys() -> list[dg.AssetKey]:
     from orchestration.assets.dbt import wardflow_dbt_after_scrub, wardflow_dbt_assets
 
@@ -35,11 +53,11 @@ def _upstream_dbt_keys() -> list[dg.AssetKey]:
 @dg.asset(key=COLUMN_LINEAGE, group_name="audit", deps=_upstream_dbt_keys(),
           description="Column lineage of every model to its source fields, with the classification each "
                       "column inherits along it (audit.column_lineage).")
-def column_lineage(context: dg.AssetExecutionContext, dbt: DbtCliResource,
+def column_lineage(context: AssetExecutionContext, dbt: DbtCliResource,
                    warehouse: WardflowWarehouse) -> dg.MaterializeResult:
     from orchestration.lineage_store import release_problems, rows, save
 
-    graph = build_graph(compiled_manifest(dbt, warehouse))
+    graph = build_graph(lineage_manifest(context, dbt, warehouse))
     with warehouse.connect() as conn:
         stored = save(conn, graph)
     data = rows(graph)
@@ -63,7 +81,7 @@ def classification_along_lineage(warehouse: WardflowWarehouse) -> dg.AssetCheckR
 
 @dg.asset(key=dg.AssetKey(["audit", "compliance_report"]), group_name="audit", deps=[COLUMN_LINEAGE],
           description="The compliance report: one self-contained HTML page and the same content as JSON.")
-def compliance_report(context: dg.AssetExecutionContext, warehouse: WardflowWarehouse) -> dg.MaterializeResult:
+def compliance_report(context: AssetExecutionContext, warehouse: WardflowWarehouse) -> dg.MaterializeResult:
     from orchestration.reports import write_compliance_report
 
     settings = warehouse.settings()
