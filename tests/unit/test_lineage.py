@@ -4,7 +4,7 @@ column that declares its source field, and an untreated path into a release rela
 
 from orchestration.lineage import build_graph
 from orchestration.lineage_policy import violations
-from orchestration.lineage_store import rows, source_fields, tree_lines, treatments
+from orchestration.lineage_store import rows, source_fields, treatments, tree_lines
 
 TECH = {"category": "health_resources", "level": 1, "identifier": "none", "hipaa": "none", "treatment": "keep"}
 NAME = {"category": "personal_attributes", "level": 4, "identifier": "direct", "hipaa": "names", "treatment": "encrypt"}
