@@ -11,7 +11,7 @@ orchestration/lineage_policy.py.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlglot
@@ -54,26 +54,6 @@ class Graph:
 
     def inputs(self, key: str) -> list[ColumnLineage]:
         return [self.columns[k] for k in self.columns[key].upstream if k in self.columns and k != key]
-
-    def source_fields(self, key: str) -> list[str]:
-        """The source fields a column is computed from (walking up to the first column that declares one)."""
-        return sorted({c.source_field for c in self.terminals(key) if c.source_field})
-
-    def terminals(self, key: str) -> list[ColumnLineage]:
-        seen: set[str] = set()
-        out: list[ColumnLineage] = []
-        stack = [key]
-        while stack:
-            current = self.columns[stack.pop()]
-            if current.key in seen:
-                continue
-            seen.add(current.key)
-            inputs = self.inputs(current.key)
-            if (current.source_field and current.key != key) or not inputs:
-                out.append(current)
-            else:
-                stack.extend(c.key for c in inputs)
-        return out
 
 
 def relation_of(props: Mapping[str, Any]) -> str:
@@ -217,8 +197,6 @@ def build_graph(manifest: Mapping[str, Any], package: str = "wardflow", only: se
 
 
 def _with(column: ColumnLineage, **changes: Any) -> ColumnLineage:
-    from dataclasses import replace
-
     return replace(column, **changes)
 
 
