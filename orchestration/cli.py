@@ -386,11 +386,16 @@ def lineage(
     as_json: JsonFlag = False,
 ) -> None:
     """Print a column's lineage back to its source fields (HL7 OBX-5, FHIR Patient.name …), from audit.column_lineage."""
+    import psycopg
+
     from orchestration.lineage_store import load, release_problems, source_fields, tree_lines
     from orchestration.warehouse.database import connect
 
-    with connect(load_settings(), "compliance") as conn:
-        rows = load(conn)
+    try:
+        with connect(load_settings(), "compliance") as conn:
+            rows = load(conn)
+    except psycopg.errors.UndefinedTable:
+        raise fail("this database has no audit.column_lineage: run `wardflow init` (it adds it), then `wardflow run`") from None
     if not rows:
         raise fail("no column lineage stored yet: run `wardflow run` first")
     problems = release_problems(rows)
