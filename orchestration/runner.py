@@ -143,20 +143,14 @@ def run_everything(settings: Settings, job_name: str = "wardflow_all", log_level
     """Run the job in-process and audit it (`pipeline.run`, failed runs and runs that raise included); dbt's
     lines and Dagster's log go to `dbt_log` (default home/logs/run-*.log) so that stdout stays free for
     `--json`; with `debug`, Dagster's log goes to stderr as well."""
-    from orchestration import openlineage
-
     preflight(settings)  # before importing Dagster: a setup problem fails in a second, in one line
     started = time.perf_counter()
-    lineage_run = openlineage.run_started(settings, job_name)  # OpenLineage START, COMPLETE or FAIL
     try:
         outcome = _execute(settings, job_name, log_level, dbt_log, progress, debug)
     except BaseException as exc:
         audit_run(settings, {"run_id": None, "job": job_name, "success": False, "failed_steps": ["(before any step)"],
                              "error": type(exc).__name__, "seconds": round(time.perf_counter() - started, 1)})
-        openlineage.run_finished(settings, lineage_run, job_name, ok=False, error=type(exc).__name__)
         raise
-    openlineage.run_finished(settings, lineage_run, job_name, ok=outcome.ok, dagster_run_id=outcome.run_id,
-                             error=", ".join(outcome.failed_steps + [c["check"] for c in outcome.blocking_failures]))
     audit_run(settings, {"job": job_name, **{k: v for k, v in outcome.as_dict().items() if k != "checks"},
                          "steps_succeeded": outcome.steps_succeeded,
                          "blocking_failures": len(outcome.blocking_failures),
@@ -183,6 +177,22 @@ def audit_run(settings: Settings, details: dict) -> None:
 
 def _execute(settings: Settings, job_name: str, log_level: str, dbt_log: Path | None, progress: Progress | None,
              debug: bool) -> RunOutcome:
+    """The job run between an OpenLineage START and its COMPLETE or FAIL (orchestration/openlineage.py)."""
+    from orchestration import openlineage
+
+    lineage_run = openlineage.run_started(settings, job_name)
+    try:
+        outcome = _execute_job(settings, job_name, log_level, dbt_log, progress, debug)
+    except BaseException as exc:
+        openlineage.run_finished(settings, lineage_run, job_name, ok=False, error=type(exc).__name__)
+        raise
+    openlineage.run_finished(settings, lineage_run, job_name, ok=outcome.ok, dagster_run_id=outcome.run_id,
+                             error=", ".join(outcome.failed_steps + [c["check"] for c in outcome.blocking_failures]))
+    return outcome
+
+
+def _execute_job(settings: Settings, job_name: str, log_level: str, dbt_log: Path | None, progress: Progress | None,
+                 debug: bool) -> RunOutcome:
     import dagster as dg
 
     from orchestration.project import prepare_manifest
