@@ -101,7 +101,11 @@ def _optional(conn: psycopg.Connection, key: str, table: str, query: str, column
     """A section read from a table another part of wardflow writes: 'no records' when absent or empty."""
     if not _exists(conn, table):
         return section(key, f"no records ({table} does not exist in this database)", columns, [])
-    rows = [[_cell(v) for v in r] for r in conn.execute(query).fetchall()]
+    try:
+        with conn.transaction():  # a savepoint: a table of another layout must not end the report
+            rows = [[_cell(v) for v in r] for r in conn.execute(query).fetchall()]
+    except (psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedFunction, psycopg.errors.DatatypeMismatch):
+        return section(key, f"not shown: {table} does not have the columns this report reads", columns, [])
     return section(key, summary(rows) if rows else f"no records in {table}", columns, rows)
 
 
