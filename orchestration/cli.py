@@ -373,14 +373,53 @@ def status(as_json: JsonFlag = False) -> None:
 @app.command()
 def report(out: Annotated[Path | None, typer.Option(help="Folder for the report files.")] = None,
            as_json: JsonFlag = False) -> None:
-    """Write the classification report: every column of every relation with its declared privacy."""
-    from orchestration.reports import write_classification_report
+    """Write the compliance report (one HTML page + JSON) and the classification report (Markdown + CSV)."""
+    from orchestration.reports import write_classification_report, write_compliance_report
 
     settings = load_settings()
     paths = write_classification_report(out or settings.home / "reports")
+    paths |= write_compliance_report(settings, out or settings.home / "reports")
     emit({k: str(v) for k, v in paths.items()}, as_json)
     if not as_json:
-        console.print(f"[green]report[/green] {paths['markdown']} and {paths['csv']}")
+        console.print(f"[green]report[/green] {paths['html']} (and .json); classification {paths['markdown']} "
+                      f"and {paths['csv']}", highlight=False)
+
+
+@app.command()
+def lineage(
+    column: Annotated[str | None, typer.Argument(help="relation.column, e.g. analytics.vital_signs.value")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when an untreated path reaches a release.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Print a column's lineage back to its source fields (HL7 OBX-5, FHIR Patient.name …), from audit.column_lineage."""
+    import psycopg
+
+    from orchestration.lineage_store import load, release_problems, source_fields, tree_lines
+    from orchestration.warehouse.database import connect
+
+    try:
+        with connect(load_settings(), "compliance") as conn:
+            rows = load(conn)
+    except psycopg.errors.UndefinedTable:
+        raise fail("this database has no audit.column_lineage: run `wardflow init` (it adds it), then `wardflow run`") from None
+    if not rows:
+        raise fail("no column lineage stored yet: run `wardflow run` first")
+    problems = release_problems(rows)
+    keys = {f"{r['relation']}.{r['column_name']}" for r in rows}
+    if column is not None and column not in keys:
+        raise fail(f"no column {column} in audit.column_lineage (write it as layer.model.column)")
+    data = {"column": column, "source_fields": source_fields(rows, column) if column else [],
+            "path": tree_lines(rows, column) if column else [], "untreated_paths": problems}
+    emit(data, as_json)
+    if not as_json:
+        for line in data["path"]:
+            console.print(line, highlight=False, markup=False)
+        for problem in problems:
+            console.print(f"[red]untreated path into a release:[/red] {problem}", highlight=False)
+        if column is None and not problems:
+            console.print(f"[green]{len(rows)} columns; no untreated path into a release relation[/green]")
+    if check and problems:
+        raise typer.Exit(1)
 
 
 @app.command()

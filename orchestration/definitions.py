@@ -10,6 +10,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import wardflow_dbt_after_scrub, wardflow_dbt_assets
 from orchestration.assets.landing import landing_inbox
+from orchestration.assets.lineage import classification_along_lineage, column_lineage, compliance_report
 from orchestration.assets.scrub import scrubbed_texts
 from orchestration.checks.canary_check import canary_check
 from orchestration.checks.gx_checks import build_privacy_checks, vital_signs_quality
@@ -24,8 +25,10 @@ daily = dg.ScheduleDefinition(job=everything_job, cron_schedule="15 2 * * *", na
 def build_definitions() -> dg.Definitions:
     manifest = json.loads(wardflow_dbt.manifest_path.read_text())
     return dg.Definitions(
-        assets=[landing_inbox, wardflow_dbt_assets, scrubbed_texts, wardflow_dbt_after_scrub],
-        asset_checks=[*build_privacy_checks(manifest), vital_signs_quality, canary_check],
+        assets=[landing_inbox, wardflow_dbt_assets, scrubbed_texts, wardflow_dbt_after_scrub, column_lineage,
+                compliance_report],
+        asset_checks=[*build_privacy_checks(manifest), vital_signs_quality, canary_check,
+                      classification_along_lineage],
         jobs=[everything_job, ingest_job, downstream_job],
         schedules=[daily],
         sensors=[inbox_sensor, landed_batches_sensor],

@@ -1,4 +1,5 @@
-"""Compliance reports. The classification report lists every column of every source, seed and model with
+"""Compliance reports. The compliance report (HTML + JSON, sections in orchestration/compliance_report.py) and
+the classification report; the classification report lists every column of every source, seed and model with
 its declared privacy (the same declarations dbt enforces and audit.column_classification holds)."""
 
 from __future__ import annotations
@@ -71,3 +72,49 @@ def _markdown(rows: list[dict]) -> str:
         lines.append(f"| {row['relation']} | {row['column']} | {row['category']} | {row['level']} | "
                      f"{row['identifier']} | {row['hipaa']} | {row['treatment']} |")
     return "\n".join(lines) + "\n"
+
+
+def build_compliance_report(settings) -> dict:
+    """The compliance report as one JSON document (sections in orchestration/compliance_report.py), read as
+    wardflow_compliance; the audit chain is verified when the master key is at hand."""
+    from orchestration import compliance_report as cr
+    from orchestration.lineage_store import load, release_problems
+    from orchestration.warehouse.database import connect
+
+    with connect(settings, "compliance") as conn:
+        lineage = load(conn)
+        database = conn.info.dbname
+        sections = [cr.inventory(lineage), cr.classification(lineage, release_problems(lineage)), cr.checks(conn),
+                    cr.k_anonymity(conn), cr.sharing(conn), cr.retention(conn), cr.keys(conn), cr.access(conn)]
+    sections.append(_audit_chain(settings))
+    from datetime import UTC, datetime
+
+    return {"generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), "database": database,
+            "sections": sections, "lineage": [{k: r[k] for k in ("relation", "column_name", "layer", "upstream",
+                                                                 "source_field", "release")} for r in lineage]}
+
+
+def _audit_chain(settings) -> dict:
+    from connectors.crypto import KeyError_
+    from orchestration.audit import verify_chain
+    from orchestration.compliance_report import audit_chain
+
+    try:
+        return audit_chain(verify_chain(settings))
+    except KeyError_:
+        return audit_chain(None, "the master key is not available to this process (run `wardflow audit verify`)")
+
+
+def write_compliance_report(settings, out_dir: Path) -> dict[str, Path]:
+    """compliance-report.html (self-contained) and compliance-report.json in out_dir (mode 0600: it names
+    relations and people who ran the pipeline, never a patient's value)."""
+    from orchestration.report_html import render
+
+    report = build_compliance_report(settings)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"html": out_dir / "compliance-report.html", "json": out_dir / "compliance-report.json"}
+    paths["html"].write_text(render(report))
+    paths["json"].write_text(json.dumps(report, indent=1, default=str))
+    for path in paths.values():
+        path.chmod(0o600)
+    return paths

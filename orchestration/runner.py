@@ -158,7 +158,9 @@ def run_everything(settings: Settings, job_name: str = "wardflow_all", log_level
         raise
     audit_run(settings, {"job": job_name, **{k: v for k, v in outcome.as_dict().items() if k != "checks"},
                          "steps_succeeded": outcome.steps_succeeded,
-                         "blocking_failures": len(outcome.blocking_failures)})
+                         "blocking_failures": len(outcome.blocking_failures),
+                         "failed_checks": sorted(f"{c['asset']}:{c['check']}{' (blocking)' if c['blocking'] else ''}"
+                                                 for c in outcome.checks if not c["passed"])})
     return outcome
 
 
@@ -197,6 +199,22 @@ def audit_run(settings: Settings, details: dict) -> None:
 
 def _execute(settings: Settings, job_name: str, log_level: str, dbt_log: Path | None, progress: Progress | None,
              debug: bool) -> RunOutcome:
+    """The job run between an OpenLineage START and its COMPLETE or FAIL (orchestration/openlineage.py)."""
+    from orchestration import openlineage
+
+    lineage_run = openlineage.run_started(settings, job_name)
+    try:
+        outcome = _execute_job(settings, job_name, log_level, dbt_log, progress, debug)
+    except BaseException as exc:
+        openlineage.run_finished(settings, lineage_run, job_name, ok=False, error=type(exc).__name__)
+        raise
+    openlineage.run_finished(settings, lineage_run, job_name, ok=outcome.ok, dagster_run_id=outcome.run_id,
+                             error=", ".join(outcome.failed_steps + [c["check"] for c in outcome.blocking_failures]))
+    return outcome
+
+
+def _execute_job(settings: Settings, job_name: str, log_level: str, dbt_log: Path | None, progress: Progress | None,
+                 debug: bool) -> RunOutcome:
     import dagster as dg
 
     from orchestration.project import prepare_manifest

@@ -14,6 +14,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.assets.lineage_metadata import with_column_lineage
 from orchestration.project import require_manifest, wardflow_dbt
 from orchestration.resources import WardflowWarehouse, environment
 from orchestration.translator import WardflowTranslator
@@ -28,8 +29,8 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wardf
     with environment(warehouse.dbt_env()):
         first = dbt.cli(["build"], context=context, raise_on_error=False)
         events = list(first.stream())
-        if first.is_successful():
-            yield from events
+        if first.is_successful():  # each model's Output carries its column lineage (orchestration/assets/lineage.py)
+            yield from with_column_lineage(events, first.target_path / "manifest.json", context)
         else:
             yield from _after_failure(context, dbt, warehouse, events, first.target_path)
     with warehouse.connect() as conn:
