@@ -8,10 +8,14 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.assets.canaries import canary_set
 from orchestration.assets.dbt import wardflow_dbt_after_scrub, wardflow_dbt_assets
 from orchestration.assets.landing import landing_inbox
+from orchestration.assets.publication import build_publication_asset, release_withdrawal
 from orchestration.assets.scrub import scrubbed_texts
 from orchestration.checks.canary_check import canary_check
+from orchestration.checks.detector_check import detector_check
+from orchestration.checks.shift_check import build_shift_checks
 from orchestration.checks.gx_checks import build_privacy_checks, vital_signs_quality
 from orchestration.project import dbt_executable, wardflow_dbt
 from orchestration.resources import WardflowWarehouse
@@ -24,11 +28,12 @@ daily = dg.ScheduleDefinition(job=everything_job, cron_schedule="15 2 * * *", na
 def build_definitions() -> dg.Definitions:
     manifest = json.loads(wardflow_dbt.manifest_path.read_text())
     return dg.Definitions(
-        assets=[landing_inbox, wardflow_dbt_assets, scrubbed_texts, wardflow_dbt_after_scrub],
-        asset_checks=[*build_privacy_checks(manifest), vital_signs_quality, canary_check],
+        assets=[landing_inbox, canary_set, wardflow_dbt_assets, scrubbed_texts, wardflow_dbt_after_scrub,
+                build_publication_asset(manifest)],
+        asset_checks=[*build_privacy_checks(manifest), *build_shift_checks(manifest), vital_signs_quality, canary_check, detector_check],
         jobs=[everything_job, ingest_job, downstream_job],
         schedules=[daily],
-        sensors=[inbox_sensor, landed_batches_sensor],
+        sensors=[inbox_sensor, landed_batches_sensor, release_withdrawal],
         resources={"dbt": DbtCliResource(project_dir=wardflow_dbt, dbt_executable=dbt_executable()), "warehouse": WardflowWarehouse()},
     )
 
