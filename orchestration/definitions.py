@@ -15,8 +15,8 @@ from orchestration.assets.publication import build_publication_asset, release_wi
 from orchestration.assets.scrub import scrubbed_texts
 from orchestration.checks.canary_check import canary_check
 from orchestration.checks.detector_check import detector_check
-from orchestration.checks.shift_check import build_shift_checks
 from orchestration.checks.gx_checks import build_privacy_checks, vital_signs_quality
+from orchestration.checks.shift_check import build_shift_checks
 from orchestration.project import dbt_executable, wardflow_dbt
 from orchestration.resources import WardflowWarehouse
 from orchestration.sensors import downstream_job, inbox_sensor, ingest_job, landed_batches_sensor
@@ -30,7 +30,8 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[landing_inbox, canary_set, wardflow_dbt_assets, scrubbed_texts, wardflow_dbt_after_scrub,
                 build_publication_asset(manifest)],
-        asset_checks=[*build_privacy_checks(manifest), *build_shift_checks(manifest), vital_signs_quality, canary_check, detector_check],
+        asset_checks=[*build_privacy_checks(manifest), *build_shift_checks(manifest), vital_signs_quality,
+                      canary_check, detector_check],
         jobs=[everything_job, ingest_job, downstream_job],
         schedules=[daily],
         sensors=[inbox_sensor, landed_batches_sensor, release_withdrawal],

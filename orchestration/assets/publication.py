@@ -8,7 +8,6 @@ which `wardflow ui` / `dagster dev` start). `wardflow run` executes in-process a
 itself (orchestration/runner.py); its runs carry the tag ``wardflow/publication=runner`` and the sensor
 leaves them alone. Metadata and logs hold table counts and check names only."""
 
-from __future__ import annotations
 
 import json
 

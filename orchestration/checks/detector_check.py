@@ -6,7 +6,6 @@ columns (treatment ``pseudonymize`` in the catalog) are left to the format expec
 Its result names relations, columns, kinds and counts, never a value; a relation it cannot read is a
 finding (fail closed, SQLSTATE only)."""
 
-from __future__ import annotations
 
 from collections import Counter
 from functools import lru_cache

@@ -11,7 +11,6 @@ shift (the check does not call the keyed shift function it checks):
 A published patient with values but no real ones, or a column whose source cannot be resolved, fails the
 check (fail closed). Results hold relation, column and counts only."""
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
