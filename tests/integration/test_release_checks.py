@@ -24,7 +24,9 @@ CANARY_KEYS = """select po.patient_key from vault.patient_identifiers pi join va
 
 
 def _check(outcome, asset: str, name: str) -> dict:
-    return next(c for c in outcome.checks if c["asset"] == asset and c["check"] == name)
+    found = [c for c in outcome.checks if c["asset"] == asset and c["check"] == name]
+    assert found, (outcome.failures, outcome.failed_steps)
+    return found[0]
 
 
 def _manifest() -> dict:
@@ -35,11 +37,8 @@ def test_every_build_plants_a_fresh_canary_set(built, settings, keyring):
     with connect(settings, "pipeline", keyring=keyring) as conn:
         before = load_recent(conn, 10)
         assert before, "the build planted no canary set"
-        try:
-            assert plant(conn, keyring) > 0
-            after = load_recent(conn, 10)
-        finally:  # keep the session's database as the build left it (landing rows of a set are harmless)
-            conn.rollback()
+        assert plant(conn, keyring) > 0  # committed: the next build carries it, as after a build's own set
+        after = load_recent(conn, 10)
     assert len(after) == len(before) + 1 and after[0] != before[0]
     assert {"patient_pinyin", "patient_id", "email"} <= set(after[0])
 
@@ -134,8 +133,10 @@ def test_the_publication_asset_grants_the_release(built, settings):
         withdraw(conn, ["test: withdrawn on purpose"])
     with connect(settings, "analyst") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("select 1 from analytics.vital_signs limit 1")
+    from orchestration.resources import WardflowWarehouse
+
     result = dg.materialize([defs.get_assets_def(dg.AssetKey(["publication", "release"]))],
-                            resources={"warehouse": defs.resources["warehouse"]}, selection=["publication/release"])
+                            resources={"warehouse": WardflowWarehouse()})
     assert result.success
     with connect(settings, "analyst") as conn:
         conn.execute("select 1 from analytics.vital_signs limit 1")
@@ -159,7 +160,7 @@ def test_a_failed_release_run_is_withdrawn_by_the_sensor(built, settings):
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("build_downstream").execute_in_process(instance=instance, raise_on_error=False)
         assert not result.success
-        failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+        failure = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0].dagster_event
         context = dg.build_run_status_sensor_context(
             sensor_name="release_withdrawal", dagster_instance=instance, dagster_run=result.dagster_run,
             dagster_event=failure).for_run_failure()
