@@ -175,3 +175,15 @@ def test_a_failed_release_run_is_withdrawn_by_the_sensor(built, settings):
         finally:
             with connect(settings, "pipeline") as conn:
                 publish(conn)
+
+
+@pytest.mark.parametrize("text, shape", [
+    ("证件 110105 19491231 002X", "resident_id_shape"), ("回电138-1234-5678谢谢", "mobile_shape"),
+    ("tel +86 139.1234.5678", "mobile_shape"), ("li(at)hosp", "email_shape"), ("a.b@example.org", "email_shape"),
+])
+def test_the_suite_shapes_match_in_postgres_and_spare_pseudonyms(settings, initialised, text, shape):
+    from expectations.suites.privacy_detectors import SQL_PATTERNS
+
+    with connect(settings, "pipeline") as conn:
+        assert conn.execute("select %s ~ %s", (text, SQL_PATTERNS[shape])).fetchone()[0]
+        assert not conn.execute("select %s ~ %s", ("0f3a9c1e5b7d4a2c8e6f1b3d5a7c9e0f", SQL_PATTERNS[shape])).fetchone()[0]
