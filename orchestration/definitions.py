@@ -1,5 +1,5 @@
-"""The only Definitions: landing → dbt layers (staging … vault, clinical) → the free-text scrubber → analytics,
-audit → Great Expectations checks."""
+"""The only Definitions: landing and a fresh canary set → dbt layers (staging … vault, clinical) → the free-text
+scrubber → analytics, aggregates, audit → blocking checks → publication (and the sensor that withdraws it)."""
 
 from __future__ import annotations
 
