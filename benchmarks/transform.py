@@ -49,7 +49,7 @@ and logs/ to the temporary folder, so a dbt run elsewhere in the checkout is not
 printed is one JSON object.
 
     .venv/bin/python benchmarks/transform.py [--small] [--patients 2000] [--observations 1000000]
-                                             [--increment 0.01] [--no-parallel]
+                                             [--increment 0.01] [--no-parallel] [--embedded]
 """
 
 from __future__ import annotations
@@ -634,6 +634,9 @@ def main() -> None:
     parser.add_argument("--increment", type=float, default=0.01, help="held-back share for the incremental run")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--small", action="store_true", help="quick check: 200 patients, 50,000 observations")
+    parser.add_argument("--embedded", action="store_true",
+                        help="a private embedded cluster even when 127.0.0.1:5432 answers (roles are cluster-wide: "
+                             "use it on a server others are testing on)")
     parser.add_argument("--no-parallel", action="store_true",
                         help="dbt sessions without parallel query (PGOPTIONS max_parallel_workers_per_gather=0)")
     args = parser.parse_args()
@@ -647,7 +650,7 @@ def main() -> None:
         print(f"  {data['days']} days, {data['monitors']} monitors, {data['wearables']} wearables: "
               f"{data['main_observations']:,d} + {data['increment_observations']:,d} held back "
               f"({data['seconds']} s)", flush=True)
-        with bench_database(work) as (env, where):
+        with bench_database(work, embedded=args.embedded) as (env, where):
             os.environ.update(env)  # dbt_environment() and the dbt subprocesses read it
             from connectors.crypto import load_keyring
             from connectors.settings import load_settings

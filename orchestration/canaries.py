@@ -1,16 +1,21 @@
 """Canary patients: synthetic people (generated here, never real) whose identifiers go into landing through
 every path that can carry one, so that a leak shows up as a canary value where it must not be.
 
-A canary set is generated once per database, sealed in ``vault.canaries`` (values encrypted, identifier
-keys as pseudonyms: the canaries are marked in the vault only) and landed as ordinary HL7 and FHIR input:
-PID (name, alias, resident ID, MRN, phone, e-mail, street), NK1, GT1, IN1, PV1 doctors, NTE, OBX TX/ST,
-FHIR Patient (identifier, name, telecom, address, contact), Observation.note and Device serials, with the
-values spelled in the ways real text spells them (dashes, spaces, dots, fullwidth digits). Every build
-then carries them like real patients up to clinical; clinical.patient_k_anonymity suppresses them, as it
-suppresses patients that fit no group, so no analytics table holds a canary row.
+Every build plants a fresh canary set (the ``vault/canaries`` asset, upstream of the dbt build): sealed in
+``vault.canaries`` (values encrypted, identifier keys as pseudonyms: the canaries are marked in the vault
+only) and landed as ordinary HL7 and FHIR input: PID (name, alias, resident ID, MRN, phone, e-mail, street),
+NK1, GT1, IN1, PV1 doctors, NTE, OBX TX/ST, an IHE PCD-04 ORU^R40 alarm whose event text names the patient,
+FHIR Patient (identifier, name, telecom, address, contact), Observation.note and Device serials. Values are
+spelled the ways real text spells them (dashes, spaces, dots, fullwidth digits, upper case, the name in
+pinyin), including spellings the scrubber is not handed as known values. A set planted by this build goes
+through today's scrubber and models, so a regression introduced later is met by new canaries, not only by
+texts scrubbed (and checked) before it. The build then carries them like real patients up to clinical;
+clinical.patient_k_anonymity suppresses them, so no analytics table holds a canary row.
 
 ``find_canaries`` searches the release candidate (clinical) and what is published (analytics, aggregates)
-for any canary value after normalization (NFKC, case, spaces, dashes, dots, brackets). It reports the
+for the values of the newest ``CHECKED_SETS`` sets after normalization (NFKC, case, spaces, dashes, dots,
+brackets): the cost stays flat as sets accumulate (older sets were searched by the builds that followed
+them; every set's patients stay covered by the check that no canary patient is published). It reports the
 relation, column and count only: never a value, also in logs and exceptions.
 """
 
@@ -37,6 +42,7 @@ SEPARATORS = " \t\r\n-._·()（）/\\\u3000"
 RARE_FAMILY = ["公冶", "巫马", "亓官", "第五", "濮阳", "闾丘", "子车", "梁丘"]
 RARE_GIVEN = "珂澈砚霁瑾翊昶璟琮琰璠翀燊曦岚"
 RESIDENT_OID = "2.16.156.10011.1.3"
+CHECKED_SETS = 3  # the newest sets whose values the check searches for (cost: patterns × distinct values)
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,12 @@ def _name(rng: random.Random) -> tuple[str, str]:
     return rng.choice(RARE_FAMILY), "".join(rng.sample(RARE_GIVEN, 2))
 
 
+def _pinyin(text: str) -> str:
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(text)).replace("ü", "v")
+
+
 def generate(seed: int | None = None) -> dict[str, str]:
     """A fresh canary set: kind → value (kinds are the paths' names)."""
     rng = random.Random(seed if seed is not None else secrets.randbits(64))  # noqa: S311 - synthetic test values
@@ -80,6 +92,8 @@ def generate(seed: int | None = None) -> dict[str, str]:
         "alias": "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(7)).capitalize(),
         "control": "C" + digits(12),
     })
+    # the patient's name in pinyin, given name first as in English text ("Kecheng GONGYE")
+    values["patient_pinyin"] = f"{_pinyin(values['patient_given']).capitalize()} {_pinyin(values['patient_family']).upper()}"
     return values
 
 
@@ -93,6 +107,8 @@ def searched_values(values: dict[str, str]) -> list[Canary]:
         out.append(Canary(kind, value))
     for who in ("patient", "kin", "guarantor", "insured", "doctor", "wearer", "contact"):
         out.append(Canary(f"{who}_name", values[f"{who}_family"] + values[f"{who}_given"]))
+    if "patient_pinyin" in values:  # sets planted before pinyin canaries have none
+        out.append(Canary("patient_pinyin", " ".join(reversed(values["patient_pinyin"].split()))))
     return out
 
 
@@ -104,8 +120,33 @@ def _fullwidth(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in text)
 
 
+def _dotted(phone: str) -> str:
+    return f"{phone[:3]}.{phone[3:7]}.{phone[7:]}"
+
+
+def alarm_message(v: dict[str, str], pid: str) -> str:
+    """IHE PCD-04 ORU^R40: one alarm whose event text (OBX-5 of the MDC_EVT_ OBX) names the patient in pinyin,
+    carries the resident ID in fullwidth digits and the phone with dots, as a nurse's free-text alarm label."""
+    c, eui = v["control"], f"02AABBCCDDEEFF7{v['control'][-1]}"
+    text = (f"{v['patient_pinyin']} {_fullwidth(v['patient_id'])} 离床报警 call {_dotted(v['patient_phone'])} "
+            f"{v['email'].upper()}")
+    obx = lambda n, kind, code, sub, value: (  # noqa: E731
+        f"OBX|{n}|{kind}|{code}|1.0.0.{sub}|{value}||||||F|||20261101093000+0800|||{eui}^^{eui}^EUI-64")
+    return "\r".join([
+        f"MSH|^~\\&|MONITOR^{eui}^EUI-64|IHE_AR|WARDFLOW|H1|20261101093000+0800||ORU^R40^ORU_R40|{c}R|P|2.6"
+        "|||AL|NE||UNICODE UTF-8",
+        pid, "PV1|1|I|ICU^301^1",
+        f"OBR|1||{c}R^ALARM^{eui}^EUI-64|196616^MDC_EVT_ALARM^MDC|||20261101093000+0800",
+        obx(1, "ST", "196616^MDC_EVT_ALARM^MDC", 1, text),
+        obx(2, "ST", "68481^MDC_ATTR_EVENT_PHASE^MDC", 2, "start"),
+        obx(3, "ST", "68482^MDC_ATTR_ALARM_STATE^MDC", 3, "active"),
+        obx(4, "ST", "68484^MDC_ATTR_ALARM_PRIORITY^MDC", 4, "PH"),
+        obx(5, "ST", "68485^MDC_ATTR_ALERT_TYPE^MDC", 5, "SP"),
+    ]) + "\r"
+
+
 def hl7_messages(v: dict[str, str]) -> bytes:
-    """ADT^A01 (PID, NK1, PV1 doctors, GT1, IN1) and ORU^R01 (NTE, OBX TX and ST, device serial)."""
+    """ADT^A01 (PID, NK1, PV1 doctors, GT1, IN1), ORU^R01 (NTE, OBX TX and ST, device serial) and ORU^R40."""
     name = f"{v['patient_family']}^{v['patient_given']}~{v['alias']}^{v['alias']}"
     pid = (f"PID|1||{v['mrn']}^^^HIS&1.2.156.112604.1.2.1&ISO^MR~{v['patient_id']}^^^CHN&{RESIDENT_OID}&ISO^NNCHN||"
            f"{name}||19700101|F|||{v['street']}^^杭州市^浙江省^310012^CHN||"
@@ -135,8 +176,10 @@ def hl7_messages(v: dict[str, str]) -> bytes:
         f"OBX|2|TX|8251-1^Nursing note^LN|1|{v['patient_family']}{v['patient_given']}诉胸闷，联系电话"
         f"{_spaced(v['patient_phone'])}，邮箱{v['email']}，医保{v['insurance']}||||||F|||20261101090500+0800",
         f"OBX|3|ST|8251-1^Nursing note^LN|2|回电{_fullwidth(v['patient_phone'])}||||||F|||20261101091000+0800",
+        f"OBX|4|TX|8251-1^Nursing note^LN|3|{v['patient_pinyin']} asked for {_dotted(v['kin_phone'])}, "
+        f"mail {v['email'].upper()}||||||F|||20261101091500+0800",
     ]) + "\r"
-    return (adt + "\n" + oru).encode()
+    return (adt + "\n" + oru + "\n" + alarm_message(v, pid)).encode()
 
 
 def fhir_bundle(v: dict[str, str]) -> bytes:
@@ -169,17 +212,21 @@ def fhir_bundle(v: dict[str, str]) -> bytes:
     return json.dumps(bundle, ensure_ascii=False).encode()
 
 
+def load_recent(conn: psycopg.Connection, limit: int = CHECKED_SETS) -> list[dict[str, str]]:
+    """The newest ``limit`` canary sets of the database, newest first (a session with keys)."""
+    rows = conn.execute("select vault.decrypt_text(doc, key_version) from vault.canaries "
+                        "order by planted_at desc limit %s", (limit,)).fetchall()
+    return [json.loads(r[0]) for r in rows]
+
+
 def load(conn: psycopg.Connection) -> dict[str, str] | None:
-    """The database's canary set (a session with keys), or None when none was planted."""
-    row = conn.execute("select vault.decrypt_text(doc, key_version) from vault.canaries order by planted_at limit 1"
-                       ).fetchone()
-    return json.loads(row[0]) if row else None
+    """The newest canary set (a session with keys), or None when none was planted."""
+    sets = load_recent(conn, 1)
+    return sets[0] if sets else None
 
 
 def plant(conn: psycopg.Connection, ring: KeyRing, seed: int | None = None) -> int:
-    """Generate, seal and land a canary set unless the database has one; returns how many were landed."""
-    if load(conn) is not None:
-        return 0
+    """Generate, seal and land a fresh canary set (every build calls this); returns how many rows landed."""
     values = generate(seed)
     ids = [values["patient_id"], values["wearer_id"]]
     conn.execute("""insert into vault.canaries (doc, key_version, id_keys)
@@ -200,11 +247,12 @@ def _text_columns(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
                            order by 1, 2, 3""", (list(SEARCHED_SCHEMAS), list(TEXT_TYPES))).fetchall()
 
 
-def find_canaries(conn: psycopg.Connection, values: dict[str, str]) -> list[dict]:
-    """Every (relation, column) of clinical, analytics and aggregates holding a canary value, normalized,
-    with the number of distinct values and the canary kinds, or that could not be read (``error``: fail
-    closed); empty when nothing leaked."""
-    canaries = searched_values(values)
+def find_canaries(conn: psycopg.Connection, values: dict[str, str] | list[dict[str, str]]) -> list[dict]:
+    """Every (relation, column) of clinical, analytics and aggregates holding a value of the canary set(s),
+    normalized, with the number of distinct values and the canary kinds, or that could not be read
+    (``error``: fail closed); empty when nothing leaked."""
+    sets = [values] if isinstance(values, dict) else values
+    canaries = [c for one in sets for c in searched_values(one)]
     patterns = ["%" + normalize(c.value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 for c in canaries]
     found = []

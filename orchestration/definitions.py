@@ -1,5 +1,5 @@
-"""The only Definitions: landing → dbt layers (staging … vault, clinical) → the free-text scrubber → analytics,
-audit → Great Expectations checks."""
+"""The only Definitions: landing and a fresh canary set → dbt layers (staging … vault, clinical) → the free-text
+scrubber → analytics, aggregates, audit → blocking checks → publication (and the sensor that withdraws it)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.assets.canaries import canary_set
 from orchestration.assets.dbt import wardflow_dbt_after_scrub, wardflow_dbt_assets
 from orchestration.assets.landing import landing_inbox
 from orchestration.assets.lineage import classification_along_lineage, column_lineage, compliance_report
+from orchestration.assets.publication import build_publication_asset, release_withdrawal
 from orchestration.assets.scrub import scrubbed_texts
 from orchestration.checks.canary_check import canary_check
+from orchestration.checks.detector_check import detector_check
 from orchestration.checks.gx_checks import build_privacy_checks, vital_signs_quality
+from orchestration.checks.shift_check import build_shift_checks
 from orchestration.project import dbt_executable, wardflow_dbt
 from orchestration.resources import WardflowWarehouse
 from orchestration.sensors import downstream_job, inbox_sensor, ingest_job, landed_batches_sensor
@@ -25,13 +29,13 @@ daily = dg.ScheduleDefinition(job=everything_job, cron_schedule="15 2 * * *", na
 def build_definitions() -> dg.Definitions:
     manifest = json.loads(wardflow_dbt.manifest_path.read_text())
     return dg.Definitions(
-        assets=[landing_inbox, wardflow_dbt_assets, scrubbed_texts, wardflow_dbt_after_scrub, column_lineage,
-                compliance_report],
-        asset_checks=[*build_privacy_checks(manifest), vital_signs_quality, canary_check,
-                      classification_along_lineage],
+        assets=[landing_inbox, canary_set, wardflow_dbt_assets, scrubbed_texts, wardflow_dbt_after_scrub,
+                build_publication_asset(manifest), column_lineage, compliance_report],
+        asset_checks=[*build_privacy_checks(manifest), *build_shift_checks(manifest), vital_signs_quality,
+                      canary_check, detector_check, classification_along_lineage],
         jobs=[everything_job, ingest_job, downstream_job],
         schedules=[daily],
-        sensors=[inbox_sensor, landed_batches_sensor],
+        sensors=[inbox_sensor, landed_batches_sensor, release_withdrawal],
         resources={"dbt": DbtCliResource(project_dir=wardflow_dbt, dbt_executable=dbt_executable()), "warehouse": WardflowWarehouse()},
     )
 

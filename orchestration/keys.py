@@ -1,8 +1,10 @@
 """Key rotation: add a key version, re-encrypt sealed rows to it, retire versions no row uses.
 
-Sealed data is every ``bytea`` column named ``payload``, ``doc`` or ``*_enc`` in a table of schema ``landing``
-or ``vault`` that also has a ``key_version`` column (tables are discovered in the catalog, so dbt models added
-later are covered). Re-encryption runs in the database, ``vault.encrypt(vault.decrypt(col, key_version))``,
+Sealed data is every column the privacy catalog (orchestration/catalog.py, from the dbt declarations) marks
+``treatment: encrypt`` in a table of schema ``landing`` or ``vault`` that has a ``key_version`` column and
+exists in the database (so dbt models added later are covered by their declaration, not by a list here). A
+``bytea`` column named ``payload``, ``doc`` or ``*_enc`` in such a table that the catalog does not declare
+``encrypt`` stops rotation with its name (fail closed: it would otherwise keep an old key version alive). Re-encryption runs in the database, ``vault.encrypt(vault.decrypt(col, key_version))``,
 on a session that holds every version of the new ring, in batches of short transactions that lock with
 ``skip locked``: ingest and dbt builds keep running. Pseudonym, date-shift and dedup keys stay on the
 ring's ``pseudonym_version``, so pseudonyms never change.
@@ -72,9 +74,8 @@ class SealedTable:
 
 _TABLES = """
 select n.nspname, c.relname,
-       coalesce(array_agg(a.attname::text order by a.attnum) filter (
-         where a.atttypid = 'bytea'::regtype and (a.attname in ('payload', 'doc') or a.attname like '%%\\_enc')),
-         '{}') as sealed
+       coalesce(array_agg(a.attname::text order by a.attnum) filter (where a.atttypid = 'bytea'::regtype),
+         '{}') as bytea_columns
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
 join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
@@ -85,8 +86,35 @@ order by 1, 2
 """
 
 
-def sealed_tables(conn: psycopg.Connection) -> list[SealedTable]:
-    return [SealedTable(s, n, tuple(cols)) for s, n, cols in conn.execute(_TABLES, (list(SCHEMAS),))]
+def declared_sealed() -> dict[str, frozenset[str]]:
+    """relation → its columns the privacy catalog declares ``treatment: encrypt`` (landing and vault tables)."""
+    from orchestration.catalog import Catalog
+    from orchestration.project import prepare_manifest, wardflow_dbt
+
+    path = wardflow_dbt.manifest_path if wardflow_dbt.manifest_path.exists() else prepare_manifest()
+    out: dict[str, set[str]] = {}
+    for c in Catalog.from_manifest(json.loads(path.read_text())).columns:
+        if c.layer in SCHEMAS and c.treatment == "encrypt" and c.materialization != "ephemeral":
+            out.setdefault(c.relation, set()).add(c.name)
+    return {relation: frozenset(columns) for relation, columns in out.items()}
+
+
+def _looks_sealed(column: str) -> bool:
+    return column in ("payload", "doc") or column.endswith("_enc")
+
+
+def sealed_tables(conn: psycopg.Connection, declared: dict[str, frozenset[str]] | None = None) -> list[SealedTable]:
+    """Tables with a key_version column and their bytea columns the catalog declares encrypted."""
+    declared = declared_sealed() if declared is None else declared
+    tables = []
+    for schema, name, columns in conn.execute(_TABLES, (list(SCHEMAS),)):
+        sealed = declared.get(f"{schema}.{name}", frozenset())
+        undeclared = [c for c in columns if _looks_sealed(c) and c not in sealed]
+        if undeclared:
+            raise KeyRotationError(f"{schema}.{name} has sealed-looking columns the privacy catalog does not declare "
+                                   f"`treatment: encrypt` ({', '.join(undeclared)}): declare them in dbt YAML first")
+        tables.append(SealedTable(schema, name, tuple(c for c in columns if c in sealed)))
+    return tables
 
 
 def version_counts(conn: psycopg.Connection, tables: list[SealedTable]) -> dict[str, dict[int, int]]:

@@ -234,6 +234,7 @@ def _execute_job(settings: Settings, job_name: str, log_level: str, dbt_log: Pat
             stack.enter_context(contextlib.redirect_stderr(log))
         result = defs.resolve_job_def(job_name).execute_in_process(
             instance=dg.DagsterInstance.get(), raise_on_error=False,
+            tags={"wardflow/publication": "runner"},  # publication settled below, not by the failure sensor
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     outcome = _outcome(result, time.perf_counter() - started, log_path)
     if job_name in RELEASE_JOBS:  # a job that builds no release (ingest only) neither publishes nor withdraws it

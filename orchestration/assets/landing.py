@@ -6,7 +6,6 @@ from dagster import AssetExecutionContext
 
 from connectors.crypto import load_keyring
 from connectors.ingest import ingest_paths
-from orchestration.canaries import plant as plant_canaries
 from orchestration.inbox import inbox_dir, links_in, move_done, pending_files
 from orchestration.resources import WardflowWarehouse
 
@@ -25,10 +24,6 @@ def landing_inbox(context: AssetExecutionContext, warehouse: WardflowWarehouse):
     inbox = inbox_dir(settings)
     files = pending_files(inbox)
     ring = load_keyring(settings)
-    with warehouse.connect(with_keys=True) as conn:  # canary patients: planted once per database, kept in landing
-        planted = plant_canaries(conn, ring)
-    if planted:
-        context.log.info(f"canary set planted: {planted} landing rows")
     totals = {"files": 0, "landed": 0, "duplicates": 0, "rejected": 0}
     links = links_in(inbox)
     for link in links:

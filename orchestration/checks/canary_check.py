@@ -1,6 +1,6 @@
 """The canary check: a blocking asset check that searches the release candidate (clinical) and what is
-published (analytics, aggregates) for the database's canary values (orchestration/canaries.py). It uses
-no detector of the scrubber: it looks for values it knows, in every text column, normalized. Its result
+published (analytics, aggregates) for the values of the newest canary sets (one is planted by every build,
+orchestration/canaries.py). It uses no detector of the scrubber: it looks for values it knows, in every text column, normalized. Its result
 names relations, columns, kinds and counts, never a value. Acting on a failure (withdrawing the release)
 is a step of its own (orchestration/publication.py), not part of the check."""
 
@@ -20,17 +20,18 @@ where patient_key in (select po.patient_key from vault.patient_identifiers as pi
 @dg.asset_check(asset=dg.AssetKey(["analytics", "patients"]), name="canaries", blocking=True,
                 # the dbt step builds every table before any check runs; no dependency on an asset that has a
                 # blocking check of its own, so that the canary check runs even when another check failed
-                additional_deps=[dg.AssetKey(["clinical", "fct_notes"]), dg.AssetKey(["clinical", "scrubbed_texts"])],
+                additional_deps=[dg.AssetKey(["clinical", "fct_notes"]), dg.AssetKey(["clinical", "scrubbed_texts"]),
+                                 dg.AssetKey(["vault", "canaries"])],
                 description="No canary value (planted every build through every identifier path) in clinical, analytics "
                             "or aggregates, after normalization; no canary patient published.")
 def canary_check(warehouse: WardflowWarehouse) -> dg.AssetCheckResult:
-    from orchestration.canaries import find_canaries, load
+    from orchestration.canaries import find_canaries, load_recent
 
     with warehouse.connect(with_keys=True) as conn:
-        values = load(conn)
-        found = find_canaries(conn, values) if values else []
-        published = conn.execute(CANARIES_PUBLISHED).fetchone()[0] if values else 0
-    passed = values is not None and not found and published == 0
+        sets = load_recent(conn)  # the newest sets' values; every set's patients in CANARIES_PUBLISHED
+        found = find_canaries(conn, sets) if sets else []
+        published = conn.execute(CANARIES_PUBLISHED).fetchone()[0] if sets else 0
+    passed = bool(sets) and not found and published == 0
     return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.ERROR, metadata={
-        "canaries_planted": values is not None, "leaks": len(found), "canary_patients_published": int(published),
-        "found": dg.MetadataValue.json(found)})
+        "canaries_planted": bool(sets), "sets_searched": len(sets), "leaks": len(found),
+        "canary_patients_published": int(published), "found": dg.MetadataValue.json(found)})

@@ -58,7 +58,8 @@ def test_canaries_take_the_real_path_and_are_never_published(built, settings, ke
                                        (keys,)).fetchone()[0] for table in ("fct_notes", "fct_vital_signs", "dim_patients")}
         suppressed = conn.execute("select bool_and(suppressed) from clinical.patient_k_anonymity "
                                   "where patient_key = any(%s)", (keys,)).fetchone()[0]
-    assert len(set(keys)) == 2 and all(reached.values()) and suppressed, reached
+    # two resident IDs per set, one set per build (and any set a test planted since)
+    assert len(set(keys)) >= 2 and all(reached.values()) and suppressed, reached
     with connect(settings, "analyst") as conn:
         for table in ("patients", "vital_signs", "clinical_notes", "encounters"):
             assert conn.execute(f"select count(*) from analytics.{table} where patient_key = any(%s)",

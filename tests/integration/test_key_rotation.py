@@ -21,7 +21,15 @@ from connectors.crypto import Fingerprinter, KeyRing, Sealer, parse_keyring, sav
 from connectors.hl7.parse import parse_message
 from connectors.landing import Lander
 from connectors.settings import Settings, load_settings
-from orchestration.keys import KeyRotationError, key_status, reencrypt, retire_version, rotate_keys
+from orchestration.keys import (
+    KeyRotationError,
+    declared_sealed,
+    key_status,
+    reencrypt,
+    retire_version,
+    rotate_keys,
+    sealed_tables,
+)
 from orchestration.warehouse.database import connect, init_database
 
 SEALED_TABLES = ("landing.hl7_messages", "landing.fhir_resources", "landing.rejected", "vault.vault_patients")
@@ -266,3 +274,17 @@ def test_master_key_from_environment_needs_a_key_file(keyed_db: KeyedDb, tmp_pat
     status = key_status(env_settings)  # the key file's newer ring wins over the stale variable
     assert status["current"] == 2 and status["warnings"]
     assert_no_key_material(ring, json.dumps(status), json.dumps(result))
+
+
+def test_sealed_columns_come_from_the_privacy_catalog(keyed_db: KeyedDb) -> None:
+    """Which columns rotation re-encrypts is the catalog's `treatment: encrypt`; a sealed-looking column the
+    catalog does not declare stops rotation by name (made to fail once by narrowing the declaration)."""
+    make_vault(keyed_db, keyed_db.ring, {"p1": "Zhang"})
+    declared = declared_sealed()
+    with connect(keyed_db.settings, "pipeline") as conn:
+        tables = {t.qualified: set(t.sealed) for t in sealed_tables(conn)}
+        assert tables["vault.vault_patients"] == {"family_name_enc", "given_name_enc"}
+        assert tables["landing.hl7_messages"] == set(declared["landing.hl7_messages"]) == {"payload", "doc"}
+        narrowed = {**declared, "vault.vault_patients": declared["vault.vault_patients"] - {"given_name_enc"}}
+        with pytest.raises(KeyRotationError, match="given_name_enc"):
+            sealed_tables(conn, narrowed)
