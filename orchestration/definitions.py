@@ -12,7 +12,8 @@ from orchestration.assets.dbt import wardflow_dbt_after_scrub, wardflow_dbt_asse
 from orchestration.assets.landing import landing_inbox
 from orchestration.assets.scrub import scrubbed_texts
 from orchestration.checks.canary_check import canary_check
-from orchestration.checks.gx_checks import build_privacy_checks, vital_signs_quality
+from orchestration.checks.gx_checks import build_privacy_checks
+from orchestration.checks.quality_checks import build_quality_checks
 from orchestration.project import dbt_executable, wardflow_dbt
 from orchestration.resources import WardflowWarehouse
 from orchestration.sensors import downstream_job, inbox_sensor, ingest_job, landed_batches_sensor
@@ -25,7 +26,7 @@ def build_definitions() -> dg.Definitions:
     manifest = json.loads(wardflow_dbt.manifest_path.read_text())
     return dg.Definitions(
         assets=[landing_inbox, wardflow_dbt_assets, scrubbed_texts, wardflow_dbt_after_scrub],
-        asset_checks=[*build_privacy_checks(manifest), vital_signs_quality, canary_check],
+        asset_checks=[*build_privacy_checks(manifest), *build_quality_checks(), canary_check],
         jobs=[everything_job, ingest_job, downstream_job],
         schedules=[daily],
         sensors=[inbox_sensor, landed_batches_sensor],
