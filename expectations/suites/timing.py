@@ -28,7 +28,8 @@ def _lag() -> str:
                from ({VITALS}) as v join (values {bounds}) as b(kind, bound) on b.kind = v.source_kind"""
 
 
-# One stream = one device reporting one patient. Its period is the median gap between its reports; it is silent
+# One stream = one device reporting one patient. Its period is its usual gap, the 90th percentile of the gaps
+# between its reports (a burst of extra readings does not shorten it); it is silent
 # when, at the end of the patient's stay (or of the data, if still admitted), it has not reported for more than
 # SILENT_PERIODS periods. Streams whose patient has no open or later-ending encounter are not judged.
 SILENT = f"""
@@ -42,7 +43,7 @@ gaps as (
 ),
 streams as (
     select patient_key, device_key, min(grp) as grp, max(observed_at) as last_at, count(*) as reports,
-           percentile_cont(0.5) within group (order by extract(epoch from gap)) as period_s
+           percentile_cont(0.9) within group (order by extract(epoch from gap)) as period_s
     from gaps group by patient_key, device_key
 ),
 data_end as (select max(observed_at) as at from reports),
