@@ -30,9 +30,9 @@ from orchestration.warehouse.database import connect  # noqa: E402
 GROW = """
 insert into clinical.fct_vital_signs
 select f.observation_key || ':d' || d, f.source, f.patient_key, f.device_key, f.loinc_code, f.vital_name,
-       f.source_code_system, f.source_code, f.value_num, f.unit, f.observed_at - d * %s * interval '1 day',
+       f.source_code_system, f.source_code, f.value_num, f.unit, f.observed_at - d * %s::int * interval '1 day',
        f.abnormal_flag, f.is_plausible, f.age_at_event, f.landing_row_id, f.patient_occurrence
-from clinical.fct_vital_signs as f, generate_series(%s, %s) as d
+from clinical.fct_vital_signs as f, generate_series(%s::int, %s::int) as d
 where f.observation_key not like '%%:d%%'"""
 
 

@@ -65,13 +65,6 @@ def ranges_sql() -> str:
     return f"(values {rows}) as ref(loinc_code, ucum_unit, low, high, max_change, flat_run)"
 
 
-def mixups_sql() -> str:
-    """``(values …) as mix(loinc_code, ucum_unit, factor, shift)``."""
-    rows = ", ".join(f"({_text(m.loinc_code)}, {_text(m.ucum_unit)}, {m.factor!r}::float8, {m.offset!r}::float8)"
-                     for m in unit_mixups())
-    return f"(values {rows}) as mix(loinc_code, ucum_unit, factor, shift)"
-
-
 def known_pair_sql(alias: str = "v") -> str:
     """True when the row's (loinc_code, unit) is one of the reference's."""
     pairs = ", ".join(f"({_text(r.loinc_code)}, {_text(r.ucum_unit)})" for r in vital_ranges())
