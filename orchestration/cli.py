@@ -39,6 +39,15 @@ def _add_deid() -> None:
 
 
 _add_deid()
+
+
+def _add_check() -> None:
+    from orchestration.quality_cli import check
+
+    app.command("check")(check)
+
+
+_add_check()
 console = Console(file=sys.stderr, soft_wrap=True)  # the real stderr: a run redirects sys.stderr into its log
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -158,15 +167,28 @@ def generate(
     days: Annotated[int, typer.Option(min=1)] = 2,
     devices: Annotated[int, typer.Option(min=1)] = 10,
     seed: int = 42,
+    faults: Annotated[str, typer.Option(help="Comma-separated faulty feeds: out_of_range, unit_mixup, "
+                                             "silent_monitor, injected_stream, duplicate_stream.")] = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Write a synthetic hospital: HL7 v2 monitor ORU and HIS ADT files, FHIR bundles and NDJSON."""
     from connectors.synthetic import generate as run_generate
+    from connectors.synthetic.faults import apply_faults, parse_faults
 
+    try:
+        wanted = parse_faults(faults)
+    except ValueError as exc:
+        raise fail(str(exc), 2) from None
     summary = run_generate(out, patients=patients, days=days, devices=devices, seed=seed)
-    emit(summary.as_dict(), as_json)
+    data = summary.as_dict()
+    if wanted:
+        try:
+            data["faults"] = apply_faults(out, wanted)
+        except ValueError as exc:
+            raise fail(str(exc), 2) from None
+    emit(data, as_json)
     if not as_json:
-        console.print(f"[green]generated[/green] into {out}: {summary.as_dict()}")
+        console.print(f"[green]generated[/green] into {out}: {data}")
 
 
 @app.command()

@@ -16,7 +16,8 @@ from orchestration.assets.publication import build_publication_asset, release_wi
 from orchestration.assets.scrub import scrubbed_texts
 from orchestration.checks.canary_check import canary_check
 from orchestration.checks.detector_check import detector_check
-from orchestration.checks.gx_checks import build_privacy_checks, vital_signs_quality
+from orchestration.checks.gx_checks import build_privacy_checks
+from orchestration.checks.quality_checks import build_quality_checks
 from orchestration.checks.shift_check import build_shift_checks
 from orchestration.project import dbt_executable, wardflow_dbt
 from orchestration.resources import WardflowWarehouse
@@ -31,7 +32,7 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[landing_inbox, canary_set, wardflow_dbt_assets, scrubbed_texts, wardflow_dbt_after_scrub,
                 build_publication_asset(manifest), column_lineage, compliance_report],
-        asset_checks=[*build_privacy_checks(manifest), *build_shift_checks(manifest), vital_signs_quality,
+        asset_checks=[*build_privacy_checks(manifest), *build_shift_checks(manifest), *build_quality_checks(),
                       canary_check, detector_check, classification_along_lineage],
         jobs=[everything_job, ingest_job, downstream_job],
         schedules=[daily],

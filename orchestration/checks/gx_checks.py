@@ -2,7 +2,7 @@
 (withdrawing the release, the audit event) is the publication step's (orchestration/publication.py)."""
 
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -57,15 +57,3 @@ def _privacy_check(schema: str, name: str, text: list[str], pseudonyms: list[str
 
     _check.__name__ = f"privacy_{name}"
     return _check
-
-
-@dg.asset_check(asset=dg.AssetKey(["clinical", "fct_vital_signs"]), name="quality_suite",
-                description="Vital signs within physiological ranges, UCUM units, keys present (Great Expectations).")
-def vital_signs_quality(warehouse: WardflowWarehouse) -> Iterator[dg.AssetCheckResult]:
-    from expectations.suites.quality import vital_sign_expectations
-
-    result = run_suite(warehouse.settings(), "pipeline", "quality", "clinical", "fct_vital_signs",
-                       vital_sign_expectations())
-    outcomes = summarize("quality", "clinical.fct_vital_signs", result)
-    yield dg.AssetCheckResult(passed=all(o.success for o in outcomes), severity=dg.AssetCheckSeverity.WARN,
-                              metadata=_metadata(outcomes))

@@ -24,7 +24,8 @@ def test_run_succeeds_and_checks_pass(built):
     assert outcome.ok, outcome.as_dict()
     names = {(c["asset"], c["check"]) for c in outcome.checks}
     assert ("analytics/vital_signs", "privacy_suite") in names
-    assert ("clinical/fct_vital_signs", "quality_suite") in names
+    assert ("clinical/fct_vital_signs", "quality_physiology") in names
+    assert ("landing/hl7_messages", "quality_landing_warnings") in names
 
 
 def test_second_ingest_lands_nothing_twice(built, settings, keyring, synthetic):
