@@ -10,6 +10,8 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import wardflow_dbt_after_scrub, wardflow_dbt_assets
 from orchestration.assets.landing import landing_inbox
+from orchestration.assets.retention import GROUP as RETENTION_GROUP
+from orchestration.assets.retention import retention_daily, retention_job, retention_purge
 from orchestration.assets.scrub import scrubbed_texts
 from orchestration.checks.canary_check import canary_check
 from orchestration.checks.gx_checks import build_privacy_checks, vital_signs_quality
@@ -17,17 +19,18 @@ from orchestration.project import dbt_executable, wardflow_dbt
 from orchestration.resources import WardflowWarehouse
 from orchestration.sensors import downstream_job, inbox_sensor, ingest_job, landed_batches_sensor
 
-everything_job = dg.define_asset_job("wardflow_all", selection=dg.AssetSelection.all())
+everything_job = dg.define_asset_job(  # a build never deletes: the retention purge runs on its own schedule
+    "wardflow_all", selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RETENTION_GROUP))
 daily = dg.ScheduleDefinition(job=everything_job, cron_schedule="15 2 * * *", name="nightly_build")
 
 
 def build_definitions() -> dg.Definitions:
     manifest = json.loads(wardflow_dbt.manifest_path.read_text())
     return dg.Definitions(
-        assets=[landing_inbox, wardflow_dbt_assets, scrubbed_texts, wardflow_dbt_after_scrub],
+        assets=[landing_inbox, wardflow_dbt_assets, scrubbed_texts, wardflow_dbt_after_scrub, retention_purge],
         asset_checks=[*build_privacy_checks(manifest), vital_signs_quality, canary_check],
-        jobs=[everything_job, ingest_job, downstream_job],
-        schedules=[daily],
+        jobs=[everything_job, ingest_job, downstream_job, retention_job],
+        schedules=[daily, retention_daily],
         sensors=[inbox_sensor, landed_batches_sensor],
         resources={"dbt": DbtCliResource(project_dir=wardflow_dbt, dbt_executable=dbt_executable()), "warehouse": WardflowWarehouse()},
     )
