@@ -56,7 +56,8 @@ def share_export(
     as_json: JsonFlag = False,
 ) -> None:
     """Export only what the agreement allows, re-keyed for its recipient; refusals are logged too."""
-    from orchestration.share_export import ExportRequest, share_export as run_export
+    from orchestration.share_export import ExportRequest
+    from orchestration.share_export import share_export as run_export
     from orchestration.sharing import Refused
 
     key = encrypt_to.read_text() if encrypt_to else None

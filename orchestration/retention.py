@@ -64,6 +64,19 @@ def floor_problem(rule: RetentionRule, floors: dict | None = None) -> str:
     return ""
 
 
+def rule_problem(rule: RetentionRule) -> str:
+    """'' when the rule can be applied as declared, else why it is not (it is then skipped, and says so)."""
+    if rule.legal_hold:
+        return "legal hold on the whole relation (meta.retention.legal_hold)"
+    if not rule.key_column:
+        return "the rule names no key column (meta.retention.key)"
+    if rule.only_when and rule.only_when not in CONDITIONS:
+        return f"unknown condition only_when={rule.only_when} (known: {', '.join(CONDITIONS)})"
+    if rule.action == "keep_deidentified" and not rule.processed_by:
+        return "keep_deidentified needs processed_by (the watermark source that proves the row was processed)"
+    return floor_problem(rule)
+
+
 def _past_period(rule: RetentionRule, cutoff: datetime) -> tuple[sql.Composable, dict]:
     """The rows of `t` past their period and eligible by the rule's conditions (holds aside)."""
     parts: list[sql.Composable] = [sql.SQL("t.{} < %(cutoff)s").format(sql.Identifier(rule.date_column))]
@@ -115,8 +128,7 @@ def purge(conn: psycopg.Connection, rule: RetentionRule, now: datetime, *, dry_r
           batch: int = BATCH) -> Purge:
     """Apply one rule in batches (each batch its own transaction, so locks stay short)."""
     result = Purge(rule.relation, rule.text, rule.action, dry_run)
-    result.skipped = ("legal hold on the whole relation (meta.retention.legal_hold)" if rule.legal_hold
-                      else floor_problem(rule))
+    result.skipped = rule_problem(rule)
     if result.skipped:
         return result
     cutoff = now - timedelta(days=rule.days)

@@ -26,8 +26,15 @@ from psycopg import sql
 from connectors import auditlog
 from connectors.crypto import KeyRing
 from orchestration.catalog import Agreement, Catalog, agreements, policy
-from orchestration.sharing import (Planned, Refused, agreement_key, in_force_problem, plan, suppress_sparse,
-                                   transform_value)
+from orchestration.sharing import (
+    Planned,
+    Refused,
+    agreement_key,
+    in_force_problem,
+    plan,
+    suppress_sparse,
+    transform_value,
+)
 
 FORMATS = ("csv", "parquet")
 

@@ -34,7 +34,8 @@ def manifest() -> dict:
 
 
 def export(settings, keyring, manifest, name: str, out: Path, **options):
-    from orchestration.share_export import ExportRequest, export as run_export
+    from orchestration.share_export import ExportRequest
+    from orchestration.share_export import export as run_export
 
     with connect(settings, "pipeline") as conn:
         return run_export(conn, keyring, manifest, ExportRequest(name, out, today=TODAY, **options))
@@ -188,7 +189,7 @@ def test_a_retention_run_deletes_exactly_what_is_past_its_period(retention_db: S
                                 "where run_id = %s and not dry_run", (done["run_id"],)).fetchall()
         events = {r[0]: r[1] for r in conn.execute(
             "select event_id, details from audit.events where action = 'retention.purge'")}
-    for relation, affected, digest, oldest, event_id in evidence:
+    for _relation, affected, digest, oldest, event_id in evidence:
         assert events[event_id]["keys_digest"] == digest and events[event_id]["affected"] == affected
         assert abs((oldest - old).total_seconds()) < 1
     assert verify_chain(retention_db)["ok"]

@@ -8,7 +8,14 @@ from datetime import UTC, date, datetime
 import pytest
 
 from orchestration.catalog import Agreement, Column, RetentionRule
-from orchestration.envelope import EnvelopeError, decrypt_file, encrypt_file, keygen, load_private_key, load_public_key
+from orchestration.envelope import (
+    EnvelopeError,
+    decrypt_file,
+    encrypt_file,
+    keygen,
+    load_private_key,
+    load_public_key,
+)
 
 
 def agreement(**changes) -> Agreement:
@@ -116,6 +123,17 @@ def test_retention_never_goes_below_a_floor_and_digests_keys():
     assert floor_problem(RetentionRule("landing.rejected", "landing", 30, "b", "received_at", "rejected_id",
                                        "delete")) == ""
     assert keys_digest([3, 1, 2]) == keys_digest([1, 2, 3]) != keys_digest([1, 2])
+
+
+def test_a_rule_that_cannot_be_applied_as_declared_is_skipped_with_its_reason():
+    from orchestration.retention import rule_problem
+
+    base = dict(relation="landing.rejected", layer="landing", days=30, basis="b", date_column="received_at",
+                key_column="rejected_id", action="delete")
+    assert rule_problem(RetentionRule(**base)) == ""
+    assert "legal hold" in rule_problem(RetentionRule(**base, legal_hold=True))
+    assert "unknown condition" in rule_problem(RetentionRule(**base, only_when="whenever"))
+    assert "processed_by" in rule_problem(RetentionRule(**{**base, "action": "keep_deidentified"}))
 
 
 STDERR_LOG = """\
