@@ -36,7 +36,10 @@ def role_settings(role: str) -> dict[str, str]:
     """The log settings for a database role name: QUIET_SETTINGS, with every statement logged for the roles
     people query through."""
     logged = {ROLE_NAMES[r] for r in ACCESS_LOGGED_ROLES}
-    return {**QUIET_SETTINGS, "log_statement": "all"} if role in logged else dict(QUIET_SETTINGS)
+    # log_min_messages orders LOG above ERROR (…, WARNING, ERROR, LOG, FATAL, PANIC): 'log' lets the statement lines
+    # through while error messages, which quote values, stay out
+    audited = {**QUIET_SETTINGS, "log_statement": "all", "log_min_messages": "log"}
+    return audited if role in logged else dict(QUIET_SETTINGS)
 
 
 def quiet_role_logging(conn: psycopg.Connection) -> list[str]:

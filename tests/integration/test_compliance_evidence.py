@@ -17,6 +17,7 @@ import zipfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from connectors.settings import Settings, load_settings
@@ -161,9 +162,9 @@ def test_a_retention_run_deletes_exactly_what_is_past_its_period(retention_db: S
         gone = [land(conn, "rejected", old, free), land(conn, "rejected", old, free)]
         kept = [land(conn, "rejected", old, free, status="open"), land(conn, "rejected", recent, free),
                 land(conn, "rejected", old, held)]
+        held_message = land(conn, "hl7_messages", old, held)
         processed = land(conn, "hl7_messages", old, free)
         unprocessed = land(conn, "hl7_messages", old, free)
-        held_message = land(conn, "hl7_messages", old, held)
         fresh = land(conn, "hl7_messages", recent, free)
         conn.execute("insert into vault.build_watermarks (model, source, high_water) values ('m', 'hl7', %s)",
                      (processed,))
@@ -204,6 +205,8 @@ def test_an_analyst_query_appears_in_audit_access(settings, built, tmp_path_fact
     marker = f"access_probe_{uuid.uuid4().hex[:8]}"
     with connect(settings, "analyst", autocommit=True) as conn:
         conn.execute(f"select count(*) as {marker} from analytics.patients where sex = 'PLANTED-LITERAL'")
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):  # its message would quote the value
+            conn.execute("select (chr(80) || 'LANTEDERR')::int")
     done = subprocess.run([sys.executable, "-m", "orchestration.cli", "audit", "access", "--role", "analyst",
                            "--log-file", str(logs[0]), "--json"],
                           capture_output=True, text=True, env=dict(os.environ), timeout=180)
@@ -212,6 +215,7 @@ def test_an_analyst_query_appears_in_audit_access(settings, built, tmp_path_fact
     mine = [a for a in report["accesses"] if marker in a["statement_shape"]]
     assert mine and mine[0]["role"] == "wardflow_analyst" and mine[0]["relations"] == ["analytics.patients"]
     assert "PLANTED-LITERAL" not in done.stdout
+    assert "PLANTEDERR" not in logs[0].read_text(errors="replace")  # statements are logged, error texts are not
     with connect(settings, "compliance") as conn:
         assert conn.execute("select count(*) from audit.access_log where statement_shape like %s",
                             (f"%{marker}%",)).fetchone()[0] == 1

@@ -61,7 +61,7 @@ declare
   about text := coalesce($2, '');
   said jsonb := coalesce($3, '{}'::jsonb);
   -- the person behind the session (OS user or --operator, connectors/auditlog.py), beside the database role
-  person text := pg_catalog.nullif(pg_catalog.current_setting('wardflow.operator', true), '');
+  person text := nullif(pg_catalog.current_setting('wardflow.operator', true), '');  -- nullif is syntax, not a function
   last_id bigint;
   last_hash bytea;
 begin
