@@ -104,7 +104,7 @@ def _extract(conn, ring: KeyRing, agreement: Agreement, catalog: Catalog) -> tup
     key, limit = agreement_key(ring, agreement.name), agreement.row_limit or 10**9
     tables, total = {}, 0
     for model, columns in planned.items():
-        relation = catalog.of(model)[0].relation
+        relation = columns[0].column.relation
         rows = _read_model(conn, relation, columns, limit - total)
         total += len(rows)
         if total > limit:

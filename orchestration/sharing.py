@@ -20,6 +20,8 @@ from typing import Any
 from connectors.crypto import KeyRing, derive
 from orchestration.catalog import Agreement, Column, policy
 
+RELEASE_LAYERS = ("analytics", "aggregates")  # the layers built for readers outside the pipeline
+
 
 class Refused(Exception):
     """An export the agreement does not allow; the message is the one-line reason."""
@@ -87,9 +89,12 @@ def plan(agreement: Agreement, catalog_of, profile: Mapping[str, Any]) -> tuple[
     out: dict[str, list[Planned]] = {}
     withheld: list[str] = []
     for model, names in agreement.models.items():
-        declared = {c.name: c for c in catalog_of(model)}
+        declared = {c.name: c for c in catalog_of(model) if c.materialization != "source"}
         if not declared:
             raise Refused(f"agreement {agreement.name} names model {model}, which has no declared columns")
+        if {c.layer for c in declared.values()} - set(RELEASE_LAYERS):
+            # fail closed: only what is already de-identified for release leaves, whatever an agreement lists
+            raise Refused(f"agreement {agreement.name}: {model} is not in a release layer ({', '.join(RELEASE_LAYERS)})")
         unknown = [n for n in names if n not in declared]
         if unknown:
             raise Refused(f"agreement {agreement.name}: {model} has no column {', '.join(unknown)}")

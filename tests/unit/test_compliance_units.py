@@ -166,3 +166,10 @@ def test_the_access_reader_reads_jsonlog():
                        "pid": 7, "error_severity": "LOG", "message": "statement: select * from audit.sharing_log"})
     (found,) = parse_log([line])
     assert found.role == "wardflow_compliance" and found.relations == ("audit.sharing_log",)
+
+
+def test_only_release_layers_leave_whatever_an_agreement_lists():
+    from orchestration.sharing import Refused, plan
+
+    with pytest.raises(Refused, match="not in a release layer"):
+        plan(agreement(), lambda m: [column("patient_key", layer="vault")], {})
