@@ -10,9 +10,11 @@ rule names only; nothing here logs them.
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import os
+import re
 from datetime import UTC, datetime
 from logging.handlers import SysLogHandler
 from pathlib import Path
@@ -21,6 +23,8 @@ import psycopg
 
 from connectors.settings import Settings, ensure_private_dir
 
+OPERATOR_VARIABLE = "WARDFLOW_OPERATOR"  # set by `wardflow --operator NAME`; else the OS user
+_OPERATOR_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 RECORD = "select audit.record(%s::text, %s::text, %s::jsonb)"  # exact types: no overload can match better
 HEAD = "select event_id, hash from audit.head()"
 
@@ -30,6 +34,23 @@ def record(conn: psycopg.Connection, action: str, subject: str = "", details: di
     row = conn.execute(RECORD, (action, subject, json.dumps(details or {}, default=str))).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def operator_name() -> str:
+    """The person on whose behalf this process acts: WARDFLOW_OPERATOR (``--operator``), else the OS user. Reduced
+    to characters that pass unquoted through libpq options; at most 64 of them."""
+    name = os.environ.get(OPERATOR_VARIABLE, "").strip()
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):  # a container uid without a passwd entry
+            name = f"uid{os.getuid()}"
+    return _OPERATOR_UNSAFE.sub("_", name)[:64] or "unknown"
+
+
+def operator_option() -> str:
+    """libpq `options` fragment naming the operator; audit.record adds it to every event's details."""
+    return f"-c wardflow.operator={operator_name()}"
 
 
 def anchor_path(settings: Settings) -> Path:

@@ -110,3 +110,95 @@ class Catalog:
 def node_privacy(props: Mapping[str, Any]) -> list[Column]:
     """The declared columns of one manifest node (for consumers handed a single node, e.g. the translator)."""
     return _node_columns(props)
+
+
+# --- retention and sharing declarations (relation meta and exposures, same manifest) -----------------------
+
+RETENTION_ACTIONS = ("delete", "keep_deidentified")
+
+
+@dataclass(frozen=True)
+class RetentionRule:
+    """config.meta.retention of one stored relation: how long its rows are kept, counted from which column,
+    and what happens after (delete the row; keep_deidentified: delete the identified row once the pipeline has
+    processed it, the de-identified form stays)."""
+
+    relation: str
+    layer: str
+    days: int
+    basis: str
+    date_column: str
+    key_column: str
+    action: str
+    legal_hold: bool = False
+    hold_key: str = ""        # column matched against audit.legal_holds.batch_id ('' = whole-relation holds only)
+    processed_by: str = ""    # watermark source (vault.build_watermarks.source) a row must be below to be purged
+    only_when: str = ""       # name of a condition of orchestration/retention.py (e.g. resolved)
+
+    @property
+    def schema(self) -> str:
+        return self.relation.split(".", 1)[0]
+
+    @property
+    def text(self) -> str:
+        """The rule as evidence names it: period, column, action, legal basis."""
+        return f"{self.days}d from {self.date_column}, {self.action}: {self.basis}"
+
+
+def _meta(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return (props.get("config") or {}).get("meta") or props.get("meta") or {}
+
+
+def retention_rules(manifest: Mapping[str, Any], package: str = "wardflow") -> list[RetentionRule]:
+    """Every relation that declares a complete retention rule (days and the date column it counts from).
+    Declarations without a date column (documentation only) are not rules and are left out."""
+    items = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n.get("package_name") == package]
+    items += [s for s in manifest["sources"].values() if s.get("package_name", package) == package]
+    out = []
+    for props in items:
+        meta = dict(_meta(props).get("retention") or {})
+        if not meta.get("from") or not meta.get("days"):
+            continue
+        name = props.get("identifier") if props["resource_type"] == "source" else props.get("alias")
+        action = str(meta.get("action", "delete"))
+        if action not in RETENTION_ACTIONS:
+            raise ValueError(f"retention of {props['name']}: action must be one of {RETENTION_ACTIONS}")
+        out.append(RetentionRule(f"{props['schema']}.{name or props['name']}", layer_of(props), int(meta["days"]),
+                                 str(meta.get("basis", "")), str(meta["from"]), str(meta.get("key", "")), action,
+                                 bool(meta.get("legal_hold", False)), str(meta.get("hold_key", "")),
+                                 str(meta.get("processed_by", "")), str(meta.get("only_when", ""))))
+    return sorted(out, key=lambda r: r.relation)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """A data-sharing agreement: a dbt exposure's config.meta.agreement. `models` maps each allowed model to
+    its allowed columns."""
+
+    name: str
+    recipient: str
+    purpose: str
+    legal_basis: str
+    approver: str
+    approved_on: str
+    valid_from: str
+    valid_until: str
+    profile: str
+    row_limit: int
+    models: Mapping[str, tuple[str, ...]]
+
+
+def agreements(manifest: Mapping[str, Any], package: str = "wardflow") -> dict[str, Agreement]:
+    """Every exposure of the project that declares an agreement, by exposure name."""
+    out = {}
+    for props in manifest.get("exposures", {}).values():
+        meta = _meta(props).get("agreement")
+        if props.get("package_name", package) != package or not meta:
+            continue
+        out[props["name"]] = Agreement(
+            props["name"], str(meta.get("recipient", "")), str(meta.get("purpose", "")),
+            str(meta.get("legal_basis", "")), str(meta.get("approver", "")), str(meta.get("approved_on") or ""),
+            str(meta.get("valid_from") or ""), str(meta.get("valid_until") or ""), str(meta.get("profile", "")),
+            int(meta.get("row_limit") or 0),
+            {model: tuple(columns or ()) for model, columns in (meta.get("models") or {}).items()})
+    return out

@@ -48,6 +48,15 @@ def _add_check() -> None:
 
 
 _add_check()
+
+
+def _add_compliance() -> None:
+    from orchestration.cli_compliance import register
+
+    register(app, audit_app)
+
+
+_add_compliance()
 console = Console(file=sys.stderr, soft_wrap=True)  # the real stderr: a run redirects sys.stderr into its log
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -60,11 +69,17 @@ _debug = {"on": False}
 def _every_command(
     ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="On failure, show the full traceback.")] = False,
+    operator: Annotated[str | None, typer.Option(
+        "--operator", help="The person acting, named in audit events (default: the OS user).")] = None,
 ) -> None:
     """Say which state folder and server the command uses (on stderr, so --json output stays clean)."""
+    import os
+
     from orchestration.state import state_line
 
     _debug["on"] = debug
+    if operator:
+        os.environ["WARDFLOW_OPERATOR"] = operator  # read by connectors/auditlog.operator_name
     if ctx.invoked_subcommand not in NO_STATE_COMMANDS and not ctx.resilient_parsing:
         console.print(f"[dim]{state_line(load_settings())}[/dim]", highlight=False)
 

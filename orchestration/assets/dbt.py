@@ -9,6 +9,7 @@ A build that fails is not retried blindly: landed rows that staging cannot read 
 failed attempt are kept back, so that Dagster records each asset once.
 """
 
+import json
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -25,17 +26,38 @@ MANIFEST = require_manifest()
 
 
 def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WardflowWarehouse):
-    """Keys reach dbt only as PGOPTIONS; the run is audited."""
-    with environment(warehouse.dbt_env()):
-        first = dbt.cli(["build"], context=context, raise_on_error=False)
-        events = list(first.stream())
-        if first.is_successful():  # each model's Output carries its column lineage (orchestration/assets/lineage.py)
-            yield from with_column_lineage(events, first.target_path / "manifest.json", context)
-        else:
-            yield from _after_failure(context, dbt, warehouse, events, first.target_path)
-    with warehouse.connect() as conn:
-        conn.execute("select audit.record('pipeline.dbt_build', %s, '{}'::jsonb)", (context.run_id,))
-        conn.commit()
+    """Keys reach dbt only as PGOPTIONS; the run is audited with its counts (also when it fails)."""
+    seen: list = []
+    try:
+        with environment(warehouse.dbt_env()):
+            first = dbt.cli(["build"], context=context, raise_on_error=False)
+            events = list(first.stream())
+            if first.is_successful():  # each model's Output carries its column lineage (orchestration/assets/lineage.py)
+                for event in with_column_lineage(events, first.target_path / "manifest.json", context):
+                    seen.append(event)
+                    yield event
+            else:
+                for event in _after_failure(context, dbt, warehouse, events, first.target_path):
+                    seen.append(event)
+                    yield event
+    finally:
+        with warehouse.connect() as conn:
+            conn.execute("select audit.record('pipeline.dbt_build', %s, %s::jsonb)",
+                         (context.run_id, json.dumps(build_details(context.run_id, seen))))
+            conn.commit()
+
+
+def build_details(run_id: str, events: list) -> dict:
+    """Ids and counts of one dbt build, for its audit event: models built, rows they wrote, checks run and
+    failed. Never a value: dbt's adapter responses carry counts only."""
+    built = [e for e in events if isinstance(e, dg.Output | dg.AssetMaterialization)]
+    checks = [e for e in events if isinstance(e, dg.AssetCheckResult)]
+    rows = 0
+    for event in built:
+        value = (event.metadata or {}).get("rows_affected")
+        rows += int(getattr(value, "value", value) or 0) if value is not None else 0
+    return {"run_id": run_id, "models_built": len(built), "rows": rows, "checks": len(checks),
+            "checks_failed": sum(1 for c in checks if not c.passed)}
 
 
 def _after_failure(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WardflowWarehouse, events: list,

@@ -152,7 +152,7 @@ def _audit_options(settings: Settings, role: str, keyring: KeyRing | None) -> st
         ring = keyring if keyring is not None else load_keyring(settings)
     except KeyError_:
         return ""  # no key configured: this session cannot append audit events (audit.record says why)
-    return ring.audit_options()
+    return f"{ring.audit_options()} {auditlog.operator_option()}"  # events name the person, not only the role
 
 
 def _first_line(exc: Exception) -> str:
@@ -196,7 +196,7 @@ def init_database(settings: Settings, *, lock_maintenance: bool | None = None) -
     ring = load_keyring(settings, create=True)
     passwords = role_passwords(settings, create=True)
     # The owner session is the most privileged one: safe search_path from the first statement on (issue 11).
-    params["options"] = session_options(ring.audit_options())
+    params["options"] = session_options(ring.audit_options(), auditlog.operator_option())
     warnings: list[str] = []
     with _open(settings, params, "admin", autocommit=True) as conn:
         conn.add_notice_handler(lambda diag: _keep_warning(diag, warnings))

@@ -72,7 +72,7 @@ _SETTINGS: dict[str, str] = {
     "timezone": "'UTC'",
     "log_timezone": "'UTC'",
     "logging_collector": "off",
-    "log_line_prefix": "'%m [%p] %q%u@%d '",
+    "log_line_prefix": "'%m [%p] %q%u@%d '",  # orchestration/access.py reads statements by this prefix
     "log_statement": "'none'",
     "log_duration": "off",
     "log_min_duration_statement": "-1",

@@ -26,13 +26,29 @@ QUIET_SETTINGS = {
 }
 
 
+# The roles people query through: the server logs each of their statements (text only: still no parameters,
+# no error text) for `wardflow audit access` (orchestration/access.py). Their sessions never hold a key; the
+# pipeline and the owner, whose sessions do, keep log_statement = none.
+ACCESS_LOGGED_ROLES = ("analyst", "reader", "compliance")
+
+
+def role_settings(role: str) -> dict[str, str]:
+    """The log settings for a database role name: QUIET_SETTINGS, with every statement logged for the roles
+    people query through."""
+    logged = {ROLE_NAMES[r] for r in ACCESS_LOGGED_ROLES}
+    # log_min_messages orders LOG above ERROR (…, WARNING, ERROR, LOG, FATAL, PANIC): 'log' lets the statement lines
+    # through while error messages, which quote values, stay out
+    audited = {**QUIET_SETTINGS, "log_statement": "all", "log_min_messages": "log"}
+    return audited if role in logged else dict(QUIET_SETTINGS)
+
+
 def quiet_role_logging(conn: psycopg.Connection) -> list[str]:
-    """Apply QUIET_SETTINGS to every project role and the current one; returns 'role.parameter' for each
+    """Apply role_settings to every project role and the current one; returns 'role.parameter' for each
     setting the current role may not make. ``conn`` must be in autocommit mode."""
     owner = conn.execute("select current_user").fetchone()[0]
     missing = []
     for role in [*ROLE_NAMES.values(), owner]:
-        for name, value in QUIET_SETTINGS.items():
+        for name, value in role_settings(role).items():
             statement = sql.SQL("alter role {} set {} = {}").format(
                 sql.Identifier(role), sql.Identifier(name), sql.Literal(value))
             try:

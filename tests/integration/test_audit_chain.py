@@ -176,7 +176,10 @@ def test_init_upgrades_a_legacy_unkeyed_chain(own_database, master_key: str) -> 
     assert result["ok"], result
     with connect(own, "compliance") as conn:
         upgrade = conn.execute("select details from audit.events where action = 'audit.chain_keyed'").fetchall()
-    assert [u[0] for u in upgrade] == [{"legacy_events": 3, "legacy_unverified": 0}]
+    # the operator (connectors/auditlog.operator_name) is added to every event's details
+    assert [{k: v for k, v in u[0].items() if k != "operator"} for u in upgrade] == [
+        {"legacy_events": 3, "legacy_unverified": 0}]
+    assert all(u[0]["operator"] for u in upgrade)
     append(own, 2)
     assert verify_chain(own)["ok"]
 

@@ -23,7 +23,7 @@ from stdnum.cn import ric
 
 from connectors.crypto import Fingerprinter, Sealer
 from orchestration.warehouse.database import connect
-from orchestration.warehouse.quiet_logs import QUIET_SETTINGS, role_log_settings
+from orchestration.warehouse.quiet_logs import QUIET_SETTINGS, role_log_settings, role_settings
 
 REPO = Path(__file__).resolve().parents[2]
 RESIDENT_ID = "32010219770707055" + ric.calc_check_digit("32010219770707055")
@@ -161,4 +161,7 @@ def test_every_project_role_logs_quietly(initialised, settings):
     assert initialised.log_settings_not_set == []
     with connect(settings, "pipeline") as conn:
         for role in ROLE_NAMES.values():
-            assert QUIET_SETTINGS.items() <= role_log_settings(conn, role).items(), role
+            assert role_settings(role).items() <= role_log_settings(conn, role).items(), role
+        # the pipeline's sessions hold keys: none of its statements reaches the server log
+        assert role_log_settings(conn, "wardflow_pipeline")["log_statement"] == "none"
+        assert QUIET_SETTINGS.items() <= role_log_settings(conn, "wardflow_pipeline").items()

@@ -61,3 +61,11 @@ def test_the_scrubber_asset_sits_between_the_vault_texts_and_analytics(defs):
     assert {k.to_user_string() for k in scrubbed.parent_keys} == {"vault/vault_texts", "vault/patient_known_values"}
     assert {k.to_user_string() for k in scrubbed.child_keys} == {"analytics/clinical_notes", "analytics/alarms"}
     assert not scrubbed.is_external  # a real, materializable Python asset, not only a dbt source
+
+
+def test_the_retention_purge_runs_on_its_own_daily_schedule_and_never_in_a_build(defs):
+    purge = dg.AssetKey(["audit", "retention_purge"])
+    assert purge in defs.resolve_job_def("retention").asset_layer.selected_asset_keys
+    assert purge not in defs.resolve_job_def("wardflow_all").asset_layer.selected_asset_keys
+    schedule = defs.resolve_schedule_def("daily_retention")
+    assert schedule.job_name == "retention" and schedule.cron_schedule == "30 3 * * *"

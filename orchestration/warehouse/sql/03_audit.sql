@@ -60,9 +60,14 @@ declare
   what text := coalesce($1, '');
   about text := coalesce($2, '');
   said jsonb := coalesce($3, '{}'::jsonb);
+  -- the person behind the session (OS user or --operator, connectors/auditlog.py), beside the database role
+  person text := nullif(pg_catalog.current_setting('wardflow.operator', true), '');  -- nullif is syntax, not a function
   last_id bigint;
   last_hash bytea;
 begin
+  if person is not null and pg_catalog.jsonb_typeof(said) = 'object' and not (said ? 'operator') then
+    said := said || pg_catalog.jsonb_build_object('operator', person);
+  end if;
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('wardflow.audit.events'));
   select e.event_id, e.hash into last_id, last_hash from audit.events e order by e.event_id desc limit 1;
   last_id := coalesce(last_id, 0) + 1;
