@@ -54,6 +54,6 @@ def _parsed(raw: str) -> bool:
 def test_phone_fast_path_agrees_with_parsing(seed):
     rng = random.Random(seed)
     prefixes = ["0", "1", "2", "8", "13", "15", "18", "17951", "010", "0755", "86", "+86", "0086", "12", "11", "00"]
-    for _ in range(20_000):
+    for _ in range(5_000):
         raw = rng.choice(prefixes) + "".join(str(rng.randint(0, 9)) for _ in range(rng.randint(4, 15)))
         assert phone_valid(raw) == _parsed(raw)
