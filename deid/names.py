@@ -36,8 +36,8 @@ _SURNAME = "(?:" + alternation(COMPOUND_SURNAMES) + "|[" + SINGLE_SURNAMES + "])
 SURNAME_START = re.compile("[" + "".join(sorted(set(SINGLE_SURNAMES) | {c[0] for c in COMPOUND_SURNAMES})) + "]")
 _COMPOUND_AT = re.compile(alternation(COMPOUND_SURNAMES))
 _SINGLE = frozenset(SINGLE_SURNAMES)
+# The plain definition of "a cue word before i"; cue_before() answers the same (pinned by a test) faster.
 CUE_BEFORE_END = re.compile("(?:" + alternation(CUES_BEFORE) + r")[ :：,，、]?$")
-CUE_AFTER = tuple(sorted(CUES_AFTER, key=len, reverse=True))
 _ENDS_NAME = tuple(sorted(set(CUES_AFTER) | set(AFTER_NAME_WORDS) | set(FOLLOW_WORDS), key=len, reverse=True))
 _CUES_BEFORE = Words(CUES_BEFORE)
 _TITLES = Words(TITLES)
@@ -56,8 +56,6 @@ def cue_before(t: str, i: int) -> bool:
 
 # Conjunctions and prepositions that are also surnames: never a name before a title (和医生沟通).
 FUNCTION_SURNAMES = set("和与及向于由对把被给跟同让请经")
-TITLE_AFTER = tuple(sorted(TITLES, key=len, reverse=True))
-_NOT_NAMES = tuple(NOT_NAMES)
 MINORITY = re.compile("(?:" + alternation(MINORITY_NAME_PARTS) + "){2,3}")
 MINORITY_ONE = re.compile("(?:" + alternation(MINORITY_NAME_PARTS) + ")")
 DOTTED = re.compile(f"[{HAN}]{{2,6}}[·•・．.][{HAN}]{{2,8}}")

@@ -57,3 +57,12 @@ def test_phone_fast_path_agrees_with_parsing(seed):
     for _ in range(5_000):
         raw = rng.choice(prefixes) + "".join(str(rng.randint(0, 9)) for _ in range(rng.randint(4, 15)))
         assert phone_valid(raw) == _parsed(raw)
+
+
+def test_cue_before_agrees_with_its_regex():
+    from deid.names import CUE_BEFORE_END, cue_before
+
+    texts = _corpus()[:600] + ["患者\n王伟", "家属：\n李娜", "主任医师 张", "由\n\n赵", "副主任医师，刘"]
+    for t in texts:
+        for i in range(len(t) + 1):
+            assert cue_before(t, i) == (CUE_BEFORE_END.search(t[max(0, i - 7):i]) is not None), (i, len(t))
