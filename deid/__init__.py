@@ -6,7 +6,7 @@ patient's known identifiers; ``VERSION`` names the scrubber's behaviour. Nothing
 
 from deid.kinds import CLASSES, KINDS
 from deid.known import KnownValues
-from deid.scrubber import VERSION, detect, scrub
+from deid.scrubber import VERSION, detect, scrub, warm_up
 from deid.text import Span
 
-__all__ = ["CLASSES", "KINDS", "VERSION", "KnownValues", "Span", "detect", "scrub"]
+__all__ = ["CLASSES", "KINDS", "VERSION", "KnownValues", "Span", "detect", "scrub", "warm_up"]

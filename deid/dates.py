@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import cn2an
 
-from deid.text import Span, Views
+from deid.text import Span, Views, gate
 
 _NUM = r"(?:[1-3]?十[0-9]?|[0-9]{1,2})"
 _YEAR = r"(?:18|19|20)[0-9]{2}"
@@ -88,13 +88,24 @@ def find(v: Views, shift: int | None = None) -> list[Span]:
     t = v.digits
     if v.has_digit:
         spans += _numeric(t, shift)
-        spans += [Span(m.start(), m.end(), "age") for m in AGE.finditer(t)]
-    spans += _english(v.folded, shift)
+        if gate(_AGE_HINT.search(t)):
+            spans += [Span(m.start(), m.end(), "age") for m in AGE.finditer(t)]
+    if gate(_MONTH_HINT.search(v.folded)):
+        spans += _english(v.folded, shift)
     spans += [Span(m.start(), m.end(), "date") for m in HOLIDAY.finditer(v.folded)]
-    if v.has_han:
+    if v.has_han and gate("岁" in v.text):
         spans += [Span(m.start(), m.end(), "age") for m in AGE_CN.finditer(v.text) if _age_cn(m.group("n"))]
-    spans += _weekdays(v.folded)
+    if gate(_WEEKDAY_HINT.search(v.folded)):
+        spans += _weekdays(v.folded)
     return spans
+
+
+# Cheap tests first, each a necessary part of the patterns it guards: a year (YMD, COMPACT, DMY, YM), 月 (MD),
+# a slash (SLASH), an age's digits (AGE), a capitalised month name (English dates), a weekday word.
+_YEAR_HINT = re.compile(r"(?:18|19|20)[0-9]{2}")
+_AGE_HINT = re.compile(r"9[0-9]|1[0-4][0-9]")
+_MONTH_HINT = re.compile(r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec")
+_WEEKDAY_HINT = re.compile(r"星期|礼拜|周|day")
 
 
 def _age_cn(token: str) -> bool:
@@ -106,23 +117,27 @@ def _age_cn(token: str) -> bool:
 
 def _numeric(t: str, shift: int | None) -> list[Span]:
     out = []
-    for m in YMD.finditer(t):
-        out.append(_date_span(m, _day(int(m["y"]), _num(m["m"]), _num(m["d"])), shift))
-    for m in COMPACT.finditer(t):
-        out.append(_date_span(m, _day(int(m["y"]), int(m["m"]), int(m["d"])), shift))
-    for m in DMY.finditer(t):
-        a, b, y = int(m["a"]), int(m["b"]), int(m["y"])
-        out.append(_date_span(m, _day(y, b, a) or _day(y, a, b), shift))
-    for m in YM.finditer(t):
-        month = _num(m["m"]) if m["m"] else int(m["m2"])
-        out.append(Span(m.start(), m.end(), "date") if 1 <= month <= 12 else None)
-    for regex in (MD, SLASH):
+    if gate(_YEAR_HINT.search(t)):
+        out += _with_year(t, shift)
+    for regex in [r for r, hint in ((MD, "月" in t), (SLASH, "/" in t)) if gate(hint)]:
         for m in regex.finditer(t):
             if regex is SLASH and _SCORE_BEFORE.search(t[max(0, m.start() - 10):m.start()]):
                 continue
             shifted = _month_day(_num(m["m"]), _num(m["d"]), shift)
             out.append(None if shifted is None else Span(m.start(), m.end(), "date", shifted or None))
     return [s for s in out if s is not None]
+
+
+def _with_year(t: str, shift: int | None) -> list[Span | None]:
+    out = [_date_span(m, _day(int(m["y"]), _num(m["m"]), _num(m["d"])), shift) for m in YMD.finditer(t)]
+    out += [_date_span(m, _day(int(m["y"]), int(m["m"]), int(m["d"])), shift) for m in COMPACT.finditer(t)]
+    for m in DMY.finditer(t):
+        a, b, y = int(m["a"]), int(m["b"]), int(m["y"])
+        out.append(_date_span(m, _day(y, b, a) or _day(y, a, b), shift))
+    for m in YM.finditer(t):
+        month = _num(m["m"]) if m["m"] else int(m["m2"])
+        out.append(Span(m.start(), m.end(), "date") if 1 <= month <= 12 else None)
+    return out
 
 
 def _english(t: str, shift: int | None) -> list[Span]:

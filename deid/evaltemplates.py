@@ -77,4 +77,30 @@ HELDOUT = [
     ("en", "nursing", "Visited by colleague {py_name} on {date_en}; patient anxious, lorazepam 0.5 mg given."),
 ]
 
-TEMPLATES = {"dev": DEV, "heldout": HELDOUT}
+# Written after tuning, for the blind split (deid/evalblind.py); not to be used while changing the detectors.
+BLIND = [
+    ("zh", "nursing", "夜班记录：{cn_name}（{age}）02:00血压168/95mmHg，遵医嘱予硝酸甘油0.5mg舌下含服，30分钟后复测。"),
+    ("zh", "nursing", "外孙女{cn_name}陪床，自诉老人{holiday}后进食少，留置胃管，鼻饲流质200ml q4h。"),
+    ("zh", "nursing", "康复科治疗师{cn_name}评估：Barthel指数45分，下肢肌力4级，建议助行器辅助行走。"),
+    ("zh", "nursing", "{cn_name}的侄子来电{landline}，询问{weekday_cn}能否探视，已告知探视时间15:00-17:00。"),
+    ("zh", "nursing", "交接班：9床{cn_name}，留置尿管第5天，尿色清，膀胱冲洗生理盐水500ml。"),
+    ("zh", "discharge", "出院诊断：急性心肌梗死（下壁），PCI术后。出院日期{date_cn}，随访电话{mobile}。"),
+    ("zh", "discharge", "户口所在地{address_cn}，现工作单位{org_cn}，身份证号码{resident_id}。"),
+    ("zh", "discharge", "医保结算：住院号{record}，银行卡{card}，统筹支付12,350.60元。"),
+    ("zh", "discharge", "患者系外籍华人，护照号码{passport}，另持往来港澳通行证{permit}，座驾{plate}。"),
+    ("zh", "discharge", "家属{cn_name}留邮箱{email}接收检查报告，报告编号可在App查询。"),
+    ("zh", "alarm", "【Ⅱ级报警】12床 {cn_name} RR 32次/分 呼吸过快 {date_cn} 04:17"),
+    ("zh", "alarm", "注射泵：{cn_name} 药液即将输完（剩余5min），丙泊酚 20ml/h。"),
+    ("zh", "wearable", "血糖仪同步：用户{py_name}，餐后2h血糖11.2mmol/L，上传地址{ip}。"),
+    ("zh", "wearable", "手表告警：{cn_name}心率持续低于45次/分，已通知紧急联系人{cn_name}（{mobile}）。"),
+    ("en", "nursing", "Night shift: {en_name}, {age_en}, restless at 02:30, haloperidol 0.5 mg IM, BP 150/88."),
+    ("en", "nursing", "Granddaughter {en_name} phoned from {landline} on {weekday_en} evening; plan explained."),
+    ("en", "discharge", "Admitted {date_en} with NSTEMI; discharged home to {address_en}. GP: Dr {en_name}."),
+    ("en", "discharge", "Patient ID {resident_id}; hospital no. {record}; emergency contact {py_name} on {mobile}."),
+    ("en", "discharge", "Retired teacher from {org_en}; e-mail {email}; plate {plate} for parking permit."),
+    ("en", "alarm", "Monitor bed 21 ({py_name}): ST elevation 2.1 mm lead V3, alarm acknowledged."),
+    ("en", "wearable", "Watch owner {en_name} fell on {date_en}; paired phone {mobile}, last sync from {ip}."),
+    ("en", "nursing", "{holiday} visit by friend {en_name}; pt tearful, mood low, PHQ-9 score 14."),
+]
+
+TEMPLATES = {"dev": DEV, "heldout": HELDOUT, "blind": BLIND}

@@ -105,14 +105,18 @@ FRESH_SEED = 4242
 
 
 def evaluate(split: str = "all", presidio: bool = True, fresh_seed: int = FRESH_SEED) -> dict:
-    """Ours (and Presidio's when installed) on dev, heldout and a held-out set generated now from ``fresh_seed``
-    (templates of the held-out split, values never seen), plus the clinical-vocabulary check."""
-    from deid import presidio_baseline
+    """Ours (and Presidio's when installed) on dev, heldout, a held-out set generated now from ``fresh_seed``
+    (templates of the held-out split, values never seen) and the blind split (deid/evalblind.py: templates,
+    pools and spellings written after tuning; reported in ``blind_below_target``, not in ``failures``), plus
+    the clinical-vocabulary check."""
+    from deid import evalblind, presidio_baseline
     from deid.evalgen import generate
 
-    sets = {name: load(name) for name in (("dev", "heldout") if split == "all" else (split,))}
+    sets = {name: load(name) for name in (("dev", "heldout") if split == "all" else (split,)) if name != "blind"}
     if split in ("all", "heldout"):
         sets["heldout-fresh"] = generate("heldout", fresh_seed, 320)
+    if split in ("all", "blind"):
+        sets["blind"] = evalblind.load()
     baseline = presidio_baseline.predictor() if presidio else None
     out: dict = {"splits": {}}
     for name, rows in sets.items():
@@ -121,7 +125,11 @@ def evaluate(split: str = "all", presidio: bool = True, fresh_seed: int = FRESH_
             out["splits"][name]["presidio"] = score(rows, baseline)
     out["presidio"] = presidio_baseline.status() if presidio else "not requested"
     out["clinical_vocabulary"] = vocabulary_untouched(clinical_vocabulary())
-    out["failures"] = failures(out)
+    # The blind split is reported beside the others, not gated: gating it would invite tuning on it.
+    out["failures"] = failures({**out, "splits": {k: v for k, v in out["splits"].items() if k != "blind"}})
+    out["blind_below_target"] = [f for f in failures({**out, "splits": {k: v for k, v in out["splits"].items()
+                                                                         if k == "blind"}})
+                                 if f.startswith("blind:")]
     return out
 
 

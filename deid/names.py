@@ -21,7 +21,7 @@ from deid.lexicon import (
     SINGLE_SURNAMES,
 )
 from deid.pinyin import PINYIN_WORDS_IN_ENGLISH, is_pinyin_given, pinyin_surnames
-from deid.text import HAN, Span, Views, alternation
+from deid.text import HAN, Span, Views, Words, alternation
 
 TITLES = ("护士长", "医生", "医师", "大夫", "护士", "主任", "老师", "先生", "女士", "小姐", "阿姨", "师傅", "教授",
           "院长", "科长", "处长", "经理", "书记", "老人", "老伯", "大爷", "大妈", "奶奶", "爷爷", "叔", "姐", "哥")
@@ -31,28 +31,60 @@ WEAK_SURNAMES = set("高常白石方江金马林龙史向文明于万平安和�
                     "云容来普母修危玉银公居干但元束衣信阴智植富由黄胡何许曾叶毛钱那都战展伊党")
 RISKY_COMPOUNDS = {"东方", "百里", "第五", "单于", "长孙", "公孙", "司空", "上官", "子车", "段干", "乐正", "公西"}
 _SURNAME = "(?:" + alternation(COMPOUND_SURNAMES) + "|[" + SINGLE_SURNAMES + "])"
-SURNAME_AT = re.compile("(?=" + _SURNAME + ")")
+# Where a surname may start: a plain class of their first characters, so re scans ahead in C (a lookahead
+# before every position cannot); each hit is checked by _chinese_at, which reads the surname itself.
+SURNAME_START = re.compile("[" + "".join(sorted(set(SINGLE_SURNAMES) | {c[0] for c in COMPOUND_SURNAMES})) + "]")
 _COMPOUND_AT = re.compile(alternation(COMPOUND_SURNAMES))
+_SINGLE = frozenset(SINGLE_SURNAMES)
+# The plain definition of "a cue word before i"; cue_before() answers the same (pinned by a test) faster.
 CUE_BEFORE_END = re.compile("(?:" + alternation(CUES_BEFORE) + r")[ :：,，、]?$")
-CUE_AFTER = tuple(sorted(CUES_AFTER, key=len, reverse=True))
 _ENDS_NAME = tuple(sorted(set(CUES_AFTER) | set(AFTER_NAME_WORDS) | set(FOLLOW_WORDS), key=len, reverse=True))
+_CUES_BEFORE = Words(CUES_BEFORE)
+_TITLES = Words(TITLES)
+_CUES_AFTER = Words(CUES_AFTER)
+_ENDS_NAME_WORDS = Words(_ENDS_NAME)
+_NOT_NAME_WORDS = Words(NOT_NAMES)
+
+
+def cue_before(t: str, i: int) -> bool:
+    """A cue word ends right before ``i``, maybe with one separator between (CUE_BEFORE_END on the 7 characters
+    before ``i``, without a regex scan per candidate; like ``$``, a final newline is allowed after it)."""
+    ends = [i, i - 1] if i > 0 and t[i - 1] == "\n" else [i]
+    ends += [e - 1 for e in ends if e > 0 and t[e - 1] in " :：,，、"]
+    return any(_CUES_BEFORE.ends(t, e) for e in ends)
+
+
 # Conjunctions and prepositions that are also surnames: never a name before a title (和医生沟通).
 FUNCTION_SURNAMES = set("和与及向于由对把被给跟同让请经")
-TITLE_AFTER = tuple(sorted(TITLES, key=len, reverse=True))
-_NOT_NAMES = tuple(NOT_NAMES)
 MINORITY = re.compile("(?:" + alternation(MINORITY_NAME_PARTS) + "){2,3}")
 MINORITY_ONE = re.compile("(?:" + alternation(MINORITY_NAME_PARTS) + ")")
 DOTTED = re.compile(f"[{HAN}]{{2,6}}[·•・．.][{HAN}]{{2,8}}")
 _HAN_CHAR = re.compile(f"[{HAN}]")
 _CAP = r"(?:[A-Z][a-z]+|[A-Z]{2,})"
 PINYIN_RUN = re.compile(r"\b" + _CAP + r"(?:(?: |-)" + _CAP + r"|-[a-z]+){1,3}\b", re.ASCII)
-EN_TITLE = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Nurse|Sister|Madam|Mdm)\.? ?(?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)", re.ASCII)
-EN_CUE = re.compile(r"\b(?:[Pp]atient|[Pp]t|[Ww]ife|[Hh]usband|[Ss]on|[Dd]aughter|[Mm]other|[Ff]ather|[Bb]rother"
+EN_TITLE = re.compile(r"(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Nurse|Sister|Madam|Mdm)\.? ?(?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)", re.ASCII)
+EN_CUE = re.compile(r"(?:[Pp]atient|[Pp]t|[Ww]ife|[Hh]usband|[Ss]on|[Dd]aughter|[Mm]other|[Ff]ather|[Bb]rother"
                     r"|[Ss]ister|[Nn]eighbou?r|[Ff]riend|[Cc]aregiver|[Cc]arer|[Gg]randdaughter|[Gg]randson|[Nn]ephew"
                     r"|[Nn]iece|[Aa]unt|[Uu]ncle|[Cc]olleague|[Nn]amed|[Cc]alled|[Cc]ontact|[Gg]uardian|[Nn]urse"
                     r"|[Dd]octor|[Pp]hysician|[Aa]ttending|[Rr]esident|[Nn]ame|[Ss]pouse|[Pp]artner|[Ww]earer"
                     r"|[Uu]ser|[Oo]wner|[Kk]in|[Ff]or|[Bb]y)[,:]? (?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)", re.ASCII)
-EN_FULL = re.compile(r"\b(?:" + "|".join(EN_FIRST_NAMES) + r") [A-Z][a-z]+(?:-[A-Z][a-z]+)?\b", re.ASCII)
+EN_FULL = re.compile(r"(?:" + "|".join(EN_FIRST_NAMES) + r") [A-Z][a-z]+(?:-[A-Z][a-z]+)?\b", re.ASCII)
+# EN_TITLE, EN_CUE and EN_FULL start at a word start; the \\b is checked by word_starts(), not in the pattern,
+# so that re can skip ahead to the first letter of a cue instead of trying every position.
+_WORD = re.compile(r"\w", re.ASCII)
+
+
+def word_starts(regex: re.Pattern[str], t: str):
+    """``regex.finditer(t)`` as if the pattern began with ``\\b`` (each of them starts with a word character)."""
+    pos = 0
+    while (m := regex.search(t, pos)) is not None:
+        if m.start() and _WORD.match(t, m.start() - 1):
+            pos = m.start() + 1
+            continue
+        yield m
+        pos = max(m.end(), m.start() + 1)
+
+
 EN_NOT_NAMES = {"Dr", "Mr", "Mrs", "Ms", "Miss", "Prof", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
                 "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
                 "The", "This", "That", "His", "Her", "Their", "He", "She", "They", "It", "Was", "Is", "Has", "Had",
@@ -68,14 +100,15 @@ def find(v: Views) -> list[Span]:
         if MINORITY_ONE.search(t):
             spans += [Span(m.start(), m.end(), "name") for m in MINORITY.finditer(t)]
             spans += [Span(m.start(), m.end(), "name") for m in MINORITY_ONE.finditer(t)
-                      if CUE_BEFORE_END.search(t[max(0, m.start() - 7):m.start()])]
+                      if cue_before(t, m.start())]
         if _DOTS.search(t):
             spans += [Span(m.start(), m.end(), "name") for m in DOTTED.finditer(t)]
     if _UPPER.search(t):  # pinyin and English names start with a capital letter
         spans += _pinyin(t)
-        spans += [Span(m.start(), m.end(), "name") for m in EN_FULL.finditer(t) if _english_ok(m.group(0))]
+        spans += [Span(m.start(), m.end(), "name") for m in word_starts(EN_FULL, t) if _english_ok(m.group(0))]
         for regex in (EN_TITLE, EN_CUE):
-            spans += [Span(m.start("n"), m.end("n"), "name") for m in regex.finditer(t) if _english_ok(m.group("n"))]
+            spans += [Span(m.start("n"), m.end("n"), "name") for m in word_starts(regex, t)
+                      if _english_ok(m.group("n"))]
     return spans
 
 
@@ -90,9 +123,11 @@ def _english_ok(name: str) -> bool:
 def _chinese(t: str) -> list[Span]:
     out: list[Span] = []
     last_end = -1
-    for m in SURNAME_AT.finditer(t):
+    pos = 0
+    while (m := SURNAME_START.search(t, pos)) is not None:
         i = m.start()
-        if i < last_end:
+        pos = i + 1
+        if i < last_end or not (t[i] in _SINGLE or _COMPOUND_AT.match(t, i)):
             continue
         span = _chinese_at(t, i)
         if span is not None:
@@ -109,40 +144,40 @@ def _surname_len(t: str, i: int) -> int:
 def _given_len(t: str, j: int) -> int:
     """How many Han characters after the surname at ``j`` form a given name (0, 1 or 2)."""
     c1 = t[j:j + 1]
-    if not c1 or not _HAN_CHAR.match(c1) or c1 in NOT_GIVEN or t.startswith(TITLE_AFTER, j):
+    if not c1 or not _HAN_CHAR.match(c1) or c1 in NOT_GIVEN or _TITLES.starts(t, j):
         return 0
     c2 = t[j + 1:j + 2]
-    if not c2 or not _HAN_CHAR.match(c2) or c2 in NOT_GIVEN or t.startswith(_ENDS_NAME, j + 1):
+    if not c2 or not _HAN_CHAR.match(c2) or c2 in NOT_GIVEN or _ENDS_NAME_WORDS.starts(t, j + 1):
         return 1
     return 2
 
 
 def _chinese_at(t: str, i: int) -> Span | None:
-    if t.startswith(_NOT_NAMES, i):
+    if _NOT_NAME_WORDS.starts(t, i):
         return None
     sl = _surname_len(t, i)
     surname = t[i:i + sl]
-    cue_before = CUE_BEFORE_END.search(t[max(0, i - 7):i]) is not None
-    if surname in FUNCTION_SURNAMES and not cue_before:
+    cued = cue_before(t, i)
+    if surname in FUNCTION_SURNAMES and not cued:
         return None
     g = _given_len(t, i + sl)
     if g == 0:
         # 聂医生, 王主任: the surname alone before a title is still a name.
-        if t.startswith(TITLE_AFTER, i + sl) and surname not in FUNCTION_SURNAMES \
-                and (cue_before or surname not in WEAK_SURNAMES):
+        if _TITLES.starts(t, i + sl) and surname not in FUNCTION_SURNAMES \
+                and (cued or surname not in WEAK_SURNAMES):
             return Span(i, i + sl, "name")
         return None
     end = i + sl + g
-    if cue_before or (_isolated(t, i, end) and (surname not in WEAK_SURNAMES or t[i + sl] in GIVEN_CHARS
+    if cued or (_isolated(t, i, end) and (surname not in WEAK_SURNAMES or t[i + sl] in GIVEN_CHARS
                                                  or _delimited(t, i, end))):
         return Span(i, end, "name")
-    if t.startswith(TITLE_AFTER, end) or (t.startswith(CUE_AFTER, end)
+    if _TITLES.starts(t, end) or (_CUES_AFTER.starts(t, end)
                                           and (surname not in WEAK_SURNAMES or t[i + sl] in GIVEN_CHARS)):
         return Span(i, end, "name")
     if sl > 1 and surname not in RISKY_COMPOUNDS:
         return Span(i, end, "name")
     if g == 2 and surname not in WEAK_SURNAMES and t[i + 1] in GIVEN_CHARS and t[i + 2] in GIVEN_CHARS \
-            and not t.startswith(_NOT_NAMES, i + 1):
+            and not _NOT_NAME_WORDS.starts(t, i + 1):
         return Span(i, end, "name")
     return None
 
@@ -152,7 +187,7 @@ def _isolated(t: str, i: int, end: int) -> bool:
     before = t[i - 1:i]
     after = t[end:end + 1]
     return (not before or not _HAN_CHAR.match(before)) and (not after or not _HAN_CHAR.match(after)
-                                                            or t.startswith(CUE_AFTER, end))
+                                                            or _CUES_AFTER.starts(t, end))
 
 
 _DELIMITERS = " \t:,;、，；：|/[]()（）【】"
@@ -172,7 +207,7 @@ def _pinyin(t: str) -> list[Span]:
         windows = sorted(((a, b) for a in range(len(cuts)) for b in range(a + 2, len(cuts))
                           if run[cuts[a] - 1:cuts[a]] != "-"), key=lambda w: w[0] - w[1])
         for a, b in windows:
-            if _pinyin_name(run[cuts[a]:cuts[b] - 1], surnames, after_cue=CUE_BEFORE_END.search(t[max(0, m.start() - 7):m.start()])):
+            if _pinyin_name(run[cuts[a]:cuts[b] - 1], surnames, after_cue=cue_before(t, m.start())):
                 out.append(Span(m.start() + cuts[a], m.start() + cuts[b] - 1, "name"))
                 break
     return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from deid.lexicon import COMPOUND_SUFFIXES, ORG_SUFFIXES, ROAD_SUFFIXES
-from deid.text import Span, Views, alternation, han_class_without
+from deid.text import Span, Views, alternation, gate, han_class_without
 
 # Han characters that can be part of a place name: not the verbs and particles that lead into one
 # (住在、位于、家住、就职于), so a span starts at the place, not at the sentence.
@@ -43,6 +43,8 @@ EN_ORG = re.compile(r"\b(?!(?:The|A|An|Our|This|That|Local|Your|His|Her|Their|Sa
 _ROAD_HINT = re.compile(r"[0-9][号弄]")
 _COMPOUND_HINT = re.compile(alternation(COMPOUND_SUFFIXES))
 _ORG_HINT = re.compile(alternation(ORG_SUFFIXES))
+_EN_STREET_HINT = re.compile(_EN_STREET)
+_EN_ORG_HINT = re.compile(_EN_ORG_SUFFIX)
 
 
 def find(v: Views) -> list[Span]:
@@ -51,14 +53,15 @@ def find(v: Views) -> list[Span]:
         t = v.digits
         patterns = [(ROAD, _ROAD_HINT), (COMPOUND, _COMPOUND_HINT), (VILLAGE, None)]
         for regex, hint in patterns:
-            if (hint.search(t) if hint else "村" in t):
+            if gate(hint.search(t) if hint else "村" in t):
                 spans += [Span(m.start(), m.end(), "address") for m in regex.finditer(t)]
-        if "中" in t:
+        if gate("中" in t):
             spans += [Span(m.start(), m.end(), "org") for m in SCHOOL_NO.finditer(t)]
-        if _ORG_HINT.search(v.folded):
+        if gate(_ORG_HINT.search(v.folded)):
             spans += [Span(m.start(), m.end(), "org") for m in ORG.finditer(v.folded)
                       if not _GENERIC_ORG.match(m.group(0))]
-    if v.has_digit:
+    if v.has_digit and gate(_EN_STREET_HINT.search(v.folded)):
         spans += [Span(m.start(), m.end(), "address") for m in EN_ADDRESS.finditer(v.folded)]
-    spans += [Span(m.start(), m.end(), "org") for m in EN_ORG.finditer(v.folded)]
+    if gate(_EN_ORG_HINT.search(v.folded)):
+        spans += [Span(m.start(), m.end(), "org") for m in EN_ORG.finditer(v.folded)]
     return spans

@@ -49,11 +49,14 @@ def _recognizers():
             (PhoneRecognizer(supported_regions=("CN", "US", "GB")), ["PHONE_NUMBER"])]
 
 
-def predictor():
-    """A function text → [(start, end, class)], or None when Presidio is not installed."""
+def predictor(phone: bool = True):
+    """A function text → [(start, end, class)], or None when Presidio is not installed. ``phone=False``: the
+    pattern recognizers alone (e-mail, IP, credit card, date), without the phonenumbers-based phone one."""
     recognizers = _recognizers()
     if recognizers is None:
         return None
+    if not phone:
+        recognizers = [(r, e) for r, e in recognizers if e != ["PHONE_NUMBER"]]
 
     def predict(text: str) -> list[tuple[int, int, str]]:
         out = []

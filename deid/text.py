@@ -39,10 +39,43 @@ class Views(NamedTuple):
     has_digit: bool
 
 
+_NEEDS_FOLD = re.compile("[\uff01-\uff5e\u3000\u00a0]")
+_NEEDS_DIGITS = re.compile("[\uff01-\uff5e\u3000\u00a0〇零○一幺二三四五六七八九]")
+_ASCII_DIGIT = re.compile("[0-9]")
+
+
 def views(text: str) -> Views:
-    folded = text.translate(FOLD)
-    return Views(text, folded, text.translate(DIGITS), HAN_RE.search(text) is not None,
-                 DIGIT_RE.search(text) is not None)
+    # translate() looks every character up in a dict: skip it when no character would change (the same views)
+    if text.isascii():
+        return Views(text, text, text, False, _ASCII_DIGIT.search(text) is not None)
+    folded = text.translate(FOLD) if _NEEDS_FOLD.search(text) else text
+    digits = text.translate(DIGITS) if _NEEDS_DIGITS.search(text) else text
+    return Views(text, folded, digits, HAN_RE.search(text) is not None, DIGIT_RE.search(text) is not None)
+
+
+GATED = True  # False runs every detector on every text (tests prove the cheap pre-tests change no span)
+
+
+def gate(found: object) -> bool:
+    """A cheap pre-test's verdict: True when a detector it guards may match (always True when not GATED)."""
+    return bool(found) or not GATED
+
+
+class Words:
+    """Literal words asked "does one start (or end) at index i": a set look-up per word length, where
+    ``str.startswith(tuple)`` compares with every word in turn (hundreds of cue words, per candidate)."""
+
+    __slots__ = ("lengths", "words")
+
+    def __init__(self, words) -> None:
+        self.words = frozenset(words)
+        self.lengths = sorted({len(w) for w in self.words})
+
+    def starts(self, t: str, i: int) -> bool:
+        return any(t[i:i + k] in self.words for k in self.lengths)
+
+    def ends(self, t: str, i: int) -> bool:
+        return any(k <= i and t[i - k:i] in self.words for k in self.lengths)
 
 
 def alternation(words) -> str:

@@ -1,8 +1,8 @@
 """Scrubbing free text in the warehouse: reads texts of ``vault.vault_texts`` that have no scrubbed row for
 this scrubber version and these known values, scrubs each with the patient's known values (decrypted in
 the keyed session) and date shift, and upserts ``clinical.scrubbed_texts``. A text whose scrubbing raises,
-runs past the time budget or is longer than the size cap is withheld (no text stored) and counted: fail
-closed. Logs and results carry counts only, never a text or a known value.
+runs past the time budget (interrupted there, see time_limit.py) or is longer than the size cap is withheld
+(no text stored) and counted: fail closed. Logs and results carry counts only, never a text or a known value.
 
 Incremental: only new texts, texts of a patient whose known values grew or who was merged, and — when
 ``deid.VERSION`` changes — every text (the version is stored per row).
@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass
 
 import psycopg
 
-from deid import VERSION, KnownValues, scrub
+from deid import VERSION, KnownValues, scrub, warm_up
+from orchestration.warehouse.time_limit import TimeLimitExceeded, time_limit
 
 MAX_CHARS = 20_000  # longer texts are withheld: scrubbing time grows with length
 TIME_BUDGET_S = 2.0  # per text; a slower text is withheld even if scrubbing finished
@@ -74,12 +75,16 @@ def scrub_one(text: str, known: KnownValues, shift: int | None,
     """(scrubbed text, None) or (None, reason): fail closed on any error, a slow text or an oversized one."""
     if len(text) > MAX_CHARS:
         return None, "too_long"
+    warm_up()  # once per process, outside the limit: lazy loading is not the text's fault
     started = time.perf_counter()
     try:
-        out = scrubber(text, known, shift)
+        with time_limit(TIME_BUDGET_S):  # interrupts a runaway text in the main thread (see time_limit.py)
+            out = scrubber(text, known, shift)
+    except TimeLimitExceeded:
+        return None, "timeout"
     except Exception:  # noqa: BLE001 - any failure withholds the text; the reason is counted, never the text
         return None, "error"
-    if time.perf_counter() - started > TIME_BUDGET_S:
+    if time.perf_counter() - started > TIME_BUDGET_S:  # where it could not interrupt (not the main thread)
         return None, "timeout"
     return out, None
 

@@ -63,6 +63,31 @@ def test_a_failing_scrubber_withholds_and_counts(pipeline, settings, monkeypatch
     assert _status(pipeline) == [("scrubbed", scrubbed.VERSION, texts)]
 
 
+def test_a_runaway_scrubber_is_interrupted_withheld_and_counted(pipeline, monkeypatch):
+    """Catastrophic backtracking on every text: each is stopped at the budget, withheld, counted as timeout."""
+    import re
+    import time
+
+    texts = pipeline.execute("select count(*) from vault.vault_texts").fetchone()[0]
+
+    def runaway(text, known, shift):
+        return re.sub(r"(a+)+$", "", "a" * 40 + "b")  # hours if not interrupted
+
+    monkeypatch.setattr(scrubbed, "VERSION", "runaway-version")
+    monkeypatch.setattr(scrubbed, "TIME_BUDGET_S", 0.05)
+    started = time.perf_counter()
+    try:
+        report = scrubbed.scrub_pending(pipeline, scrubber=runaway)
+        assert (report.withheld_timeout, report.scrubbed) == (texts, 0)
+        assert time.perf_counter() - started < 60
+        reasons = pipeline.execute("select withheld_reason, count(*) from clinical.scrubbed_texts group by 1").fetchall()
+        assert reasons == [("timeout", texts)]
+    finally:
+        monkeypatch.undo()
+        scrubbed.scrub_pending(pipeline)
+    assert _status(pipeline) == [("scrubbed", scrubbed.VERSION, texts)]
+
+
 def _rebuild_text_tables(settings) -> None:
     import os
     import subprocess

@@ -37,3 +37,50 @@ def test_the_scan_ignores_only_dates_the_scrubber_shifted():
     assert not tally.hits
     tally.add("note_text", None, "入院[DATE 2025-02-22]，出生1949-12-31", pseudonym=False)
     assert tally.hits[("note_text", None)]["date"] == 1
+
+
+HOSTILE = "Ab " * 6000  # 18,000 characters on which the English-name patterns take seconds (quadratic scans)
+
+
+def test_a_runaway_pattern_is_interrupted_and_withheld(monkeypatch):
+    """A scrubber stuck in catastrophic backtracking is stopped at the budget, not waited for."""
+    import re
+    import time
+
+    monkeypatch.setattr(scrubbed, "TIME_BUDGET_S", 0.3)
+
+    def backtracking(text, known, shift):  # 2**40 paths: would run for hours
+        return re.sub(r"(a+)+$", "", text)
+
+    started = time.perf_counter()
+    assert scrubbed.scrub_one("a" * 40 + "b", KnownValues.build([]), None, backtracking) == (None, "timeout")
+    assert time.perf_counter() - started < 5
+
+
+def test_a_hostile_note_is_interrupted_by_the_real_scrubber(monkeypatch):
+    import time
+
+    monkeypatch.setattr(scrubbed, "TIME_BUDGET_S", 0.2)
+    started = time.perf_counter()
+    assert scrubbed.scrub_one(HOSTILE, KnownValues.build([]), None) == (None, "timeout")
+    assert time.perf_counter() - started < 1.0  # uninterrupted it takes several seconds on this machine
+    assert scrubbed.scrub_one("患者张伟", KnownValues.build([]), None) == ("患者[NAME]", None)  # no alarm left armed
+
+
+def test_outside_the_main_thread_the_limit_measures_instead(monkeypatch):
+    """Signals reach the main thread only: elsewhere a slow text is still withheld, once it has finished."""
+    import threading
+
+    monkeypatch.setattr(scrubbed, "TIME_BUDGET_S", 0.05)
+    result = []
+
+    def slow(text, known, shift):
+        import time
+
+        time.sleep(0.2)
+        return text
+
+    worker = threading.Thread(target=lambda: result.append(scrubbed.scrub_one("x", KnownValues.build([]), None, slow)))
+    worker.start()
+    worker.join(10)
+    assert result == [(None, "timeout")]
