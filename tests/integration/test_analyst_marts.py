@@ -7,7 +7,10 @@ by calling the macros that build the columns. Only counts and keys are printed o
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -16,8 +19,11 @@ import psycopg
 import pytest
 
 from connectors.synthetic.devices import WEARABLE_MODELS, make_monitors
+from orchestration.project import DBT_PROJECT_DIR
+from orchestration.resources import dbt_environment
 from orchestration.warehouse.database import connect, role_url
 
+DBT = str(Path(sys.executable).with_name("dbt"))
 DOC = Path(__file__).resolve().parents[2] / "docs" / "analysts.md"
 HOSPITAL_OFFSET = timedelta(hours=8)  # dbt var default_utc_offset "+0800" (China, no daylight saving)
 
@@ -47,10 +53,23 @@ def test_readings_carry_their_encounter_and_ward(built, settings):
         assert ward == encounter_ward
         assert hours == pytest.approx((at - admit).total_seconds() / 3600, abs=1e-6)
         assert day == int(hours // 24) + 1
-    share = {t: sum(m) / len(m) for t, m in by_type.items()}
+    share = {t: round(sum(m) / len(m), 3) for t, m in by_type.items()}
     print(f"share of readings with an encounter, by device type: {share} (rows {len(rows)})")
-    assert share.get("bedside_monitor", 0) == 1.0
+    assert share.get("bedside_monitor", 1.0) == 1.0  # a monitor reports only while its patient is in the bed
     assert sum(map(sum, by_type.values())) / len(rows) >= 0.8
+
+
+@pytest.mark.parametrize("table", ["vital_signs", "alarms"])
+def test_ward_and_device_type_show_exactly_where_the_care_context_does(built, settings, table):
+    """Pipeline view: a hidden care context hides them, a shown one shows them (the small test cohort hides
+    most; test_wards_show_when_k_allows shows them with a smaller k)."""
+    with connect(settings, "pipeline") as conn:
+        wrong = conn.execute(f"""
+            select count(*) from analytics.{table} as f
+            join clinical.patient_k_anonymity as k using (patient_key)
+            where (f.point_of_care is not null) is distinct from (not k.context_hidden and f.encounter_key is not null)
+               or (f.device_type is not null and k.context_hidden)""").fetchone()[0]
+    assert wrong == 0
 
 
 def test_the_encounter_is_found_on_true_times_not_shifted_ones(built, settings):
@@ -90,29 +109,32 @@ def test_local_time_is_stored_not_computed_by_a_view(built, settings):
 
 # 3. Alarms, device type and model -----------------------------------------------------------------------------
 
-def test_alarms_are_published_with_device_type_and_model(built, settings):
+def test_alarms_are_published_with_device_type(built, settings):
     rows = _rows(settings, "analyst", """
-        select event_name, priority, state, phase, alert_type, device_type, device_model, encounter_key
-        from analytics.alarms""")
+        select event_name, priority, state, phase, alert_type, device_type, encounter_key from analytics.alarms""")
     assert len(rows) >= 10
     assert {r[0] for r in rows} >= {"MDC_EVT_HI", "MDC_EVT_LO"}
     assert {r[1] for r in rows} <= {"PH", "PM", "PL"} and {r[3] for r in rows} <= {"start", "end"}
     assert {r[4] for r in rows} <= {"SP", "ST"}
-    shown = [r for r in rows if r[5] is not None]
-    assert shown and {r[5] for r in shown} == {"bedside_monitor"} and all(r[6] for r in shown)
-    assert sum(r[7] is not None for r in rows) == len(rows)  # a monitor alarms only while its patient is in
+    assert {r[5] for r in rows} <= {"bedside_monitor", None}
+    assert all(r[6] is not None for r in rows)  # a monitor alarms only while its patient is in the bed
 
 
-def test_device_models_never_carry_a_serial_or_eui64(built, settings, synthetic):
+def test_device_models_are_published_without_serial_or_patient(built, settings):
     monitors = make_monitors(7, 6, 900)  # the session's synthetic hospital (tests/conftest.py)
     secrets_ = {m.serial for m in monitors} | {m.eui64 for m in monitors}
     monitor_models = {f"{m.manufacturer} {m.model}" for m in monitors}
     wearable_models = {f"{maker} {model}" for _, maker, model in WEARABLE_MODELS}
-    models = {r[0] for r in _rows(settings, "analyst", """
-        select device_model from analytics.vital_signs where device_model is not null
-        union select device_model from analytics.alarms where device_model is not null""")}
+    with connect(settings, "analyst") as conn:
+        rows = conn.execute("select device_type, device_model, devices from analytics.devices").fetchall()
+        columns = {r[0] for r in conn.execute("""select column_name from information_schema.columns
+                                                 where table_schema = 'analytics' and table_name = 'devices'""")}
+    models = {r[1] for r in rows}
+    assert {r[0] for r in rows} == {"bedside_monitor", "wearable"}
     assert models & monitor_models and models <= monitor_models | wearable_models, len(models)
+    assert sum(r[2] for r in rows if r[0] == "bedside_monitor") <= len(monitors)
     assert not [m for m in models for s in secrets_ if s.lower() in m.lower()]
+    assert columns == {"device_type", "device_model", "devices"}
 
 
 # 4. One age-band width per release ------------------------------------------------------------------------------
@@ -122,16 +144,57 @@ def _band(label: str) -> tuple[int, int] | None:
     return (int(match[1]), int(match[2])) if match else None
 
 
-def test_age_bands_have_one_width_and_never_overlap(built, settings):
-    labels = {r[0] for r in _rows(settings, "analyst", "select distinct age_band from analytics.patients")}
-    labels |= {r[0] for r in _rows(settings, "analyst", "select distinct age_band from analytics.vital_signs")}
+def _bands_are_one_width(labels: set) -> list[tuple[int, int]]:
     bands = sorted(b for b in map(_band, labels - {"*", "90+", "unknown", None}) if b)
-    assert bands, labels
     widths = {high - low + 1 for low, high in bands if high < 89}  # the band below 90+ may be cut short
     assert len(widths) <= 1, sorted(labels - {None})
     for (_, high1), (low2, _) in zip(bands, bands[1:], strict=False):
         assert high1 < low2, sorted(labels - {None})
     assert all(high <= 89 for _, high in bands)
+    return bands
+
+
+def test_age_bands_have_one_width_and_never_overlap(built, settings):
+    labels = {r[0] for r in _rows(settings, "analyst", "select distinct age_band from analytics.patients")}
+    labels |= {r[0] for r in _rows(settings, "analyst", "select distinct age_band from analytics.vital_signs")}
+    _bands_are_one_width(labels)
+
+
+SMALL_K = ["patient_k_anonymity", "patients", "encounters", "vital_signs", "alarms"]
+
+
+def _dbt_run(settings, keyring, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **dbt_environment(settings, keyring)}
+    return subprocess.run([DBT, "run", "--select", *SMALL_K, *extra, "--project-dir", str(DBT_PROJECT_DIR),
+                           "--profiles-dir", str(DBT_PROJECT_DIR)], capture_output=True, text=True, env=env,
+                          timeout=900)
+
+
+@pytest.fixture(scope="module")
+def small_k(built, settings, keyring):
+    """The release rebuilt with k = 2, so that the small test cohort shows bands and wards; rebuilt as it was
+    afterwards."""
+    result = _dbt_run(settings, keyring, "--vars", "{k_anonymity: 2}")
+    assert result.returncode == 0, result.stdout[-2000:]
+    with connect(settings, "analyst") as conn:
+        seen = {
+            "bands": {r[0] for r in conn.execute("select distinct age_band from analytics.patients")},
+            "wards": conn.execute("select count(*), count(point_of_care), count(device_type) "
+                                  "from analytics.vital_signs").fetchone(),
+            "alarm_wards": conn.execute("select count(point_of_care) from analytics.alarms").fetchone()[0],
+        }
+    yield seen
+    assert _dbt_run(settings, keyring).returncode == 0
+
+
+def test_age_bands_are_one_width_when_k_allows_bands(small_k):
+    assert _bands_are_one_width(small_k["bands"]), small_k["bands"]
+
+
+def test_wards_show_when_k_allows(small_k):
+    readings, with_ward, with_type = small_k["wards"]
+    print(f"k=2: readings {readings}, with a ward {with_ward}, with a device type {with_type}")
+    assert with_ward > 0 and with_type > 0 and small_k["alarm_wards"] > 0
 
 
 # 5. What a BI tool lists -------------------------------------------------------------------------------------------
@@ -176,7 +239,7 @@ def test_the_catalog_check_sees_a_careless_grant(built, settings):
 def cookbook_queries(text: str) -> list[tuple[str, str]]:
     """(title, sql) of every ```sql block in docs/analysts.md, titled by the heading above it."""
     found, title = [], ""
-    for block in re.finditer(r"^(#{2,4} .+)$|^```sql\n(.*?)^```", text, flags=re.M | re.S):
+    for block in re.finditer(r"^(#{2,4} [^\n]+)$|^```sql\n(.*?)^```", text, flags=re.M | re.S):
         if block[1]:
             title = block[1].lstrip("# ").strip()
         else:

@@ -2,7 +2,7 @@
 {{ config(
     materialized='incremental', incremental_strategy='append', on_schema_change='fail',
     indexes=[{'columns': ['patient_key']}],
-    pre_hook="{{ wardflow_release_forget(['sex', 'age_band', 'province', 'city']) }}",
+    pre_hook="{{ wardflow_release_forget(['sex', 'age_band', 'province', 'city', 'generalization_level']) }}",
     post_hook="{{ wardflow_release_save(ref('fct_vital_signs')) }}"
 ) }}
 -- One row per vital-sign reading of a published patient, desensitized for analysts (see

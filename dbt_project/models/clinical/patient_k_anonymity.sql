@@ -2,7 +2,7 @@
 -- group holds at least var('k_anonymity') patients over everything an analyst can link by patient_key;
 -- patients that fit no group are suppressed (left out of every analytics table).
 -- Linkable, and so part of every group: the demographics (sex, age band, province, city), the care context
--- (sets of wards, services and patient classes over the patient's stays, the ward-device type-model
+-- (sets of wards, services and patient classes over the patient's stays, the ward-device type
 -- combinations next to readings and alarms, and which stays hold readings or alarms; shown or hidden as a
 -- whole), the number of encounters (and of those with readings or alarms), whether there are alarms, and the
 -- sets of vital-sign codes and names. A patient's level is part of
@@ -41,22 +41,22 @@ encounters as (
 ),
 fact_rows as (
     -- what vital signs and alarms show next to a patient: the encounter they are attributed to (as analytics
-    -- attributes them, on true times) and the device's type and model. Through encounter_key an analyst also
-    -- sees which of a patient's stays hold readings or alarms.
-    select distinct 'vital' as fact, f.patient_key, enc.encounter_key, enc.point_of_care, d.device_kind, d.device_model
+    -- attributes them, on true times) and the device's type (models are published apart, analytics.devices).
+    -- Through encounter_key an analyst also sees which of a patient's stays hold readings or alarms.
+    select distinct 'vital' as fact, f.patient_key, enc.encounter_key, enc.point_of_care, d.device_kind
     from {{ ref('fct_vital_signs') }} as f
     left join {{ ref('dim_devices') }} as d using (device_key)
     {{ wardflow_encounter_at('f.patient_key', 'f.observed_at') }}
     union
-    select distinct 'alarm', a.patient_key, enc.encounter_key, enc.point_of_care, d.device_kind, d.device_model
+    select distinct 'alarm', a.patient_key, enc.encounter_key, enc.point_of_care, d.device_kind
     from {{ ref('fct_alarms') }} as a
     left join {{ ref('dim_devices') }} as d on d.device_key = a.device_key
     {{ wardflow_encounter_at('a.patient_key', 'a.alarm_at') }}
 ),
 fact_devices as (
     select patient_key,
-           string_agg(distinct concat_ws(':', fact, point_of_care, device_kind, device_model), '|'
-                      order by concat_ws(':', fact, point_of_care, device_kind, device_model)) as devices,
+           string_agg(distinct concat_ws(':', fact, point_of_care, device_kind), '|'
+                      order by concat_ws(':', fact, point_of_care, device_kind)) as devices,
            bool_or(fact = 'alarm') as has_alarms
     from fact_rows
     group by patient_key
