@@ -160,43 +160,6 @@ def test_age_bands_have_one_width_and_never_overlap(built, settings):
     _bands_are_one_width(labels)
 
 
-SMALL_K = ["patient_k_anonymity", "patients", "encounters", "vital_signs", "alarms"]
-
-
-def _dbt_run(settings, keyring, *extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, **dbt_environment(settings, keyring)}
-    return subprocess.run([DBT, "run", "--select", *SMALL_K, *extra, "--project-dir", str(DBT_PROJECT_DIR),
-                           "--profiles-dir", str(DBT_PROJECT_DIR)], capture_output=True, text=True, env=env,
-                          timeout=900)
-
-
-@pytest.fixture(scope="module")
-def small_k(built, settings, keyring):
-    """The release rebuilt with k = 2, so that the small test cohort shows bands and wards; rebuilt as it was
-    afterwards."""
-    result = _dbt_run(settings, keyring, "--vars", "{k_anonymity: 2}")
-    assert result.returncode == 0, result.stdout[-2000:]
-    with connect(settings, "analyst") as conn:
-        seen = {
-            "bands": {r[0] for r in conn.execute("select distinct age_band from analytics.patients")},
-            "wards": conn.execute("select count(*), count(point_of_care), count(device_type) "
-                                  "from analytics.vital_signs").fetchone(),
-            "alarm_wards": conn.execute("select count(point_of_care) from analytics.alarms").fetchone()[0],
-        }
-    yield seen
-    assert _dbt_run(settings, keyring).returncode == 0
-
-
-def test_age_bands_are_one_width_when_k_allows_bands(small_k):
-    assert _bands_are_one_width(small_k["bands"]), small_k["bands"]
-
-
-def test_wards_show_when_k_allows(small_k):
-    readings, with_ward, with_type = small_k["wards"]
-    print(f"k=2: readings {readings}, with a ward {with_ward}, with a device type {with_type}")
-    assert with_ward > 0 and with_type > 0 and small_k["alarm_wards"] > 0
-
-
 # 5. What a BI tool lists -------------------------------------------------------------------------------------------
 
 CATALOG_QUERIES = {
@@ -261,3 +224,42 @@ def test_every_cookbook_query_runs_as_the_analyst_and_returns_rows(built, settin
     with connect(settings, "analyst") as conn:
         rows = conn.execute(query).fetchall()
     assert rows, f"no rows: {title}"
+
+
+# 7. With a smaller k (last: the module fixture rebuilds the release as it was at the end of the module) ------
+
+SMALL_K = ["patient_k_anonymity", "patients", "encounters", "vital_signs", "alarms"]
+
+
+def _dbt_run(settings, keyring, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **dbt_environment(settings, keyring)}
+    return subprocess.run([DBT, "run", "--select", *SMALL_K, *extra, "--project-dir", str(DBT_PROJECT_DIR),
+                           "--profiles-dir", str(DBT_PROJECT_DIR)], capture_output=True, text=True, env=env,
+                          timeout=900)
+
+
+@pytest.fixture(scope="module")
+def small_k(built, settings, keyring):
+    """The release rebuilt with k = 2, so that the small test cohort shows bands and wards; rebuilt as it was
+    afterwards."""
+    result = _dbt_run(settings, keyring, "--vars", "{k_anonymity: 2}")
+    assert result.returncode == 0, result.stdout[-2000:]
+    with connect(settings, "analyst") as conn:
+        seen = {
+            "bands": {r[0] for r in conn.execute("select distinct age_band from analytics.patients")},
+            "wards": conn.execute("select count(*), count(point_of_care), count(device_type) "
+                                  "from analytics.vital_signs").fetchone(),
+            "alarm_wards": conn.execute("select count(point_of_care) from analytics.alarms").fetchone()[0],
+        }
+    yield seen
+    assert _dbt_run(settings, keyring).returncode == 0
+
+
+def test_age_bands_are_one_width_when_k_allows_bands(small_k):
+    assert _bands_are_one_width(small_k["bands"]), small_k["bands"]
+
+
+def test_wards_show_when_k_allows(small_k):
+    readings, with_ward, with_type = small_k["wards"]
+    print(f"k=2: readings {readings}, with a ward {with_ward}, with a device type {with_type}")
+    assert with_ward > 0 and with_type > 0 and small_k["alarm_wards"] > 0
