@@ -53,11 +53,15 @@ make_timestamptz(extract(year from (({{ src }}) at time zone 'UTC'))::int, 1, 1,
     plus var('default_utc_offset'), the fixed offset HL7 times without one are read in (China has no daylight
     saving). Computed at build time and stored, like the shifted time it is derived from: the same whole-week
     shift, and no session setting changes it (`at time zone` with a POSIX-style '+08' would count the other way,
-    so the offset is added as minutes). -#}
+    so the offset is added as minutes). Under year_only it is 1 January 00:00 of the year, like the UTC time. -#}
 {% macro wardflow_local_time(published) -%}
   {%- set offset = var('default_utc_offset') -%}
   {%- set minutes = (offset[1:3] | int) * 60 + (offset[3:5] | int) -%}
+  {%- if var('date_profile', 'shift_weeks') == "year_only" -%}
+((({{ published }}) at time zone 'UTC'))
+  {%- else -%}
 (((({{ published }}) at time zone 'UTC') + make_interval(mins => {{ -minutes if offset[0] == '-' else minutes }})))
+  {%- endif -%}
 {%- endmacro %}
 
 {#- Incremental merge of a model's new rows (CTE `new`) with the rows it already holds (`old`), column by
