@@ -3,6 +3,7 @@
 ``generate`` writes, under ``out_dir``::
 
     hl7/monitors/<EUI64>_<YYYYMMDD>.hl7   ORU^R01 (v2.6, IHE PCD-01) per bedside monitor and day
+    hl7/alarms/<EUI64>_<YYYYMMDD>.hl7     ORU^R40 (v2.6, IHE PCD-04) alarms per bedside monitor and day
     hl7/his/adt_<stay>.hl7                ADT A01/A40/A08/A03 (v2.5) per stay, UTF-8 or GB 18030
     fhir/bundles/wearable_<n>_<day>.json  transaction Bundle per wearable and day
     fhir/ndjson/{Patient,Device,Observation}.ndjson   bulk-data NDJSON for the other wearables
@@ -19,6 +20,7 @@ from .census import RunConfig, plan_stays
 from .devices import make_monitors, make_wearables
 from .fhir_feeds import write_wearable_feeds
 from .hl7_adt import write_his_feeds
+from .hl7_alarms import write_alarm_feeds
 from .hl7_oru import write_monitor_feeds
 from .people import make_cohort
 from .summary import GenerationSummary, Tally
@@ -74,6 +76,7 @@ def generate(
     wearables = make_wearables(seed, people)
     tally = Tally()
     write_monitor_feeds(out_dir, monitors, stays, cfg, tally)
+    write_alarm_feeds(out_dir, monitors, stays, cfg, tally)
     write_his_feeds(out_dir, stays, cfg, tally)
     write_wearable_feeds(out_dir, wearables, people, cfg, tally)
     return tally.freeze(

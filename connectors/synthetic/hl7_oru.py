@@ -21,6 +21,7 @@ from .summary import Tally
 from .vitals import Reading, VitalStream, baseline
 
 MDS_CODE = "69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC"
+MODEL_CODE = "67880^MDC_ATTR_ID_MODEL^MDC"  # MDS attribute: manufacturer^model (never the serial)
 NOTE_CODE = "34746-8^Nurse Note^LN"
 
 
@@ -79,6 +80,12 @@ def obx_reading(set_id: int, reading: Reading, ranges: tuple[float, float], ts: 
     )
 
 
+def model_obx(set_id: int, monitor: Monitor, eui: str) -> str:
+    """The MDS's model attribute as a coded OBX (CWE: neither a vital sign nor free text downstream)."""
+    model = f"{esc(monitor.manufacturer)}^{esc(monitor.model)}"
+    return segment("OBX", {1: str(set_id), 2: "CWE", 3: MODEL_CODE, 4: "1.0.0.0.1", 5: model, 11: "X", 18: eui})
+
+
 def oru_message(
     monitor: Monitor,
     stay: Stay,
@@ -117,14 +124,15 @@ def oru_message(
     if note and note_as_nte:
         segments.append(segment("NTE", {1: "1", 2: "L", 3: esc(note)}))
     segments.append(segment("OBX", {1: "1", 3: MDS_CODE, 4: "1.0.0.0", 11: "X", 18: eui}))
-    for set_id, reading in enumerate(readings, start=2):
+    segments.append(model_obx(2, monitor, eui))
+    for set_id, reading in enumerate(readings, start=3):
         segments.append(obx_reading(set_id, reading, ranges[reading.metric.key], ts, eui))
     if note and not note_as_nte:
         segments.append(
             segment(
                 "OBX",
                 {
-                    1: str(len(readings) + 2),
+                    1: str(len(readings) + 3),
                     2: "TX",
                     3: NOTE_CODE,
                     4: "1.0.0.1",

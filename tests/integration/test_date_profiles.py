@@ -73,3 +73,13 @@ def test_an_unknown_profile_refuses_to_build(built, settings, keyring):
     result = _dbt(settings, keyring, "compile", "--select", "analytics.vital_signs", "--vars", "{date_profile: month}")
     assert result.returncode != 0
     assert "rule privacy.date_profile" in result.stdout
+
+
+def test_local_times_are_reduced_to_the_year_too(year_only, settings):
+    """The hospital-clock columns (issue 14) carry no clock time beside a year-only date."""
+    with connect(settings, "analyst") as conn:
+        for table, column in (("vital_signs", "observed_at"), ("alarms", "alarm_at")):
+            off = conn.execute(f"select count(*) filter (where {column}_local <> date_trunc('year', {column}_local) "
+                               f"or {column}_local <> ({column} at time zone 'UTC')) from analytics.{table}"
+                               ).fetchone()[0]
+            assert off == 0, (table, column)

@@ -237,11 +237,23 @@ def _linkable_signatures(conn) -> dict[str, tuple]:
     vitals: dict[str, set] = defaultdict(set)
     for key, code, name in conn.execute("select distinct patient_key, loinc_code, vital_name from analytics.vital_signs"):
         vitals[key].add((code, name))
+    # wards and device types on the facts, and which stays (as encounters shows them) hold readings or
+    # alarms: joined through encounter_key, as an analyst would
+    facts: dict[str, list] = defaultdict(list)
+    for table in ("vital_signs", "alarms"):
+        for key, *rest in conn.execute(f"""
+                select distinct f.patient_key, f.point_of_care, f.device_type, f.encounter_key,
+                       e.point_of_care, e.hospital_service, e.patient_class
+                from analytics.{table} as f left join analytics.encounters as e using (encounter_key)"""):
+            facts[key].append((table, *rest))
     for key, parts in sig.items():
         stays = encounters.get(key, [])
         parts += [len(stays), *(frozenset(s[i] for s in stays) - {None} for i in range(3)),
                   frozenset(c for c, _ in vitals.get(key, ())) - {None},
                   frozenset(n for _, n in vitals.get(key, ())) - {None}]
+        rows = facts.get(key, [])
+        parts += [frozenset((r[0], r[1], r[2]) for r in rows),
+                  tuple(sorted({(r[0], r[3]): (r[0], *map(str, r[4:])) for r in rows if r[3]}.values()))]
     return {key: tuple(parts) for key, parts in sig.items()}
 
 

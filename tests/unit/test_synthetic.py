@@ -149,7 +149,8 @@ def test_default_period_starts_2026_11_01_china_time(oru):
 
 
 def test_summary_counts_match_files(root, summary, oru, adt, resources):
-    found_messages = Counter(msh_type(m).rsplit("^", 1)[0] for m in oru + adt)
+    alarms = [m for p in sorted((root / "hl7" / "alarms").glob("*.hl7")) for m in messages(p)]
+    found_messages = Counter(msh_type(m).rsplit("^", 1)[0] for m in oru + adt + alarms)
     assert dict(summary.hl7_messages) == dict(found_messages)
     assert summary.hl7_files == len(list((root / "hl7").rglob("*.hl7")))
     assert summary.fhir_files == len(list((root / "fhir").rglob("*.*json")))
@@ -266,7 +267,7 @@ def test_monitor_messages_follow_pcd01(oru):
         msh = segments(message, "MSH")[0]
         assert (msh[8], msh[11], msh[17]) == ("ORU^R01^ORU_R01", "2.6", "UNICODE UTF-8")
         assert msh[20].startswith("IHE_PCD_001") and msh[2].endswith("^EUI-64")
-        assert 9 <= len(segments(message, "OBX")) <= 11
+        assert 10 <= len(segments(message, "OBX")) <= 12  # MDS, its model, 8-9 readings, a note
         for obx in segments(message, "OBX"):
             if obx[2] == "NM":
                 assert obx[3].split("^")[0] in MDC_TO_METRIC and obx[8] in {"N", "H", "L", "HH", "LL"}

@@ -1,9 +1,10 @@
-{#- Five-year age bands; ages above var max_age grouped (HIPAA Safe Harbor: 90 or older). -#}
+{#- Age bands of `width` years; ages above var max_age grouped (HIPAA Safe Harbor: 90 or older), so the band
+    below them ends at max_age (80-89 with 20-year bands, never 80-99 beside 90+). -#}
 {% macro wardflow_age_band(age, width=5) -%}
 (case
    when ({{ age }}) is null or ({{ age }}) < 0 then 'unknown'
    when ({{ age }}) > {{ var('max_age') }} then '{{ var("max_age") + 1 }}+'
-   else (({{ age }}) / {{ width }} * {{ width }})::text || '-' || (({{ age }}) / {{ width }} * {{ width }} + {{ width - 1 }})::text
+   else (({{ age }}) / {{ width }} * {{ width }})::text || '-' || least(({{ age }}) / {{ width }} * {{ width }} + {{ width - 1 }}, {{ var('max_age') }})::text
  end)
 {%- endmacro %}
 

@@ -24,6 +24,7 @@
   {%- elif t == "encrypt" -%} vault.encrypt_text(({{ src }})::text)
   {%- elif t == "mask" -%} {{ wardflow_mask(src, p.get("mask")) }}
   {%- elif t == "generalize" -%} {{ wardflow_generalize(src, p.get("generalize"), p) }}
+  {%- elif t == "date_shift" and p.get("local_time") -%} {{ wardflow_local_time(wardflow_date_shift(src, p.get("shift_by", "date_shift_days"))) }}
   {%- elif t == "date_shift" -%} {{ wardflow_date_shift(src, p.get("shift_by", "date_shift_days")) }}
   {%- elif t == "redact_text" -%}
     {{ exceptions.raise_compiler_error(model.name ~ "." ~ name ~ ": free text is scrubbed once, in Python (clinical.scrubbed_texts); read the scrubbed column from there (rule privacy.redact_text)") }}
@@ -45,6 +46,21 @@
 make_timestamptz(extract(year from (({{ src }}) at time zone 'UTC'))::int, 1, 1, 0, 0, 0, 'UTC')
   {%- else -%}
     {{ exceptions.raise_compiler_error("unknown date_profile '" ~ profile ~ "': shift_weeks or year_only (rule privacy.date_profile)") }}
+  {%- endif -%}
+{%- endmacro %}
+
+{#- The hospital's wall-clock time (timestamp without time zone) of a published timestamptz: its UTC wall clock
+    plus var('default_utc_offset'), the fixed offset HL7 times without one are read in (China has no daylight
+    saving). Computed at build time and stored, like the shifted time it is derived from: the same whole-week
+    shift, and no session setting changes it (`at time zone` with a POSIX-style '+08' would count the other way,
+    so the offset is added as minutes). Under year_only it is 1 January 00:00 of the year, like the UTC time. -#}
+{% macro wardflow_local_time(published) -%}
+  {%- set offset = var('default_utc_offset') -%}
+  {%- set minutes = (offset[1:3] | int) * 60 + (offset[3:5] | int) -%}
+  {%- if var('date_profile', 'shift_weeks') == "year_only" -%}
+((({{ published }}) at time zone 'UTC'))
+  {%- else -%}
+(((({{ published }}) at time zone 'UTC') + make_interval(mins => {{ -minutes if offset[0] == '-' else minutes }})))
   {%- endif -%}
 {%- endmacro %}
 

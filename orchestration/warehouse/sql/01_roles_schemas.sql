@@ -50,6 +50,19 @@ begin
 end $$;
 revoke create on schema public from public;
 grant usage on schema public to wardflow_pipeline;  -- pgcrypto lives in public
+-- BI tools (Superset, Metabase, DBeaver) list the schemas a catalog query shows (information_schema.schemata,
+-- pg_namespace filtered by has_schema_privilege): public would show there, empty, for every role. Only the roles
+-- that call pgcrypto keep USAGE on it; each reading role then sees its own schema (plus pg_catalog and
+-- information_schema), which is also its default search_path, so unqualified names work in those tools.
+-- wardflow's own sessions override the search_path with the safe one at connection start.
+revoke usage on schema public from public;
+grant usage on schema public to wardflow_compliance;  -- audit verification calls pgcrypto's digest and hmac
+do $$
+begin
+  execute format('alter role wardflow_analyst in database %I set search_path = analytics', current_database());
+  execute format('alter role wardflow_reader in database %I set search_path = aggregates', current_database());
+  execute format('alter role wardflow_recontact in database %I set search_path = recontact', current_database());
+end $$;
 
 -- Schemas belong to the database owner so that the pipeline can create (dbt) but never drop what it does
 -- not own, such as the append-only audit.events.
