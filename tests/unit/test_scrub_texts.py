@@ -39,7 +39,7 @@ def test_the_scan_ignores_only_dates_the_scrubber_shifted():
     assert tally.hits[("note_text", None)]["date"] == 1
 
 
-HOSTILE = "Ab " * 6000  # 18,000 characters on which the English-name patterns take seconds (quadratic scans)
+HOSTILE = "Ab " * 6000  # 18,000 characters on which the English-name patterns scan quadratically (~0.1 s idle)
 
 
 def test_a_runaway_pattern_is_interrupted_and_withheld(monkeypatch):
@@ -60,10 +60,10 @@ def test_a_runaway_pattern_is_interrupted_and_withheld(monkeypatch):
 def test_a_hostile_note_is_interrupted_by_the_real_scrubber(monkeypatch):
     import time
 
-    monkeypatch.setattr(scrubbed, "TIME_BUDGET_S", 0.2)
+    monkeypatch.setattr(scrubbed, "TIME_BUDGET_S", 0.002)  # far below what this note costs, on any machine
     started = time.perf_counter()
     assert scrubbed.scrub_one(HOSTILE, KnownValues.build([]), None) == (None, "timeout")
-    assert time.perf_counter() - started < 1.0  # uninterrupted it takes several seconds on this machine
+    assert time.perf_counter() - started < 5.0
     assert scrubbed.scrub_one("患者张伟", KnownValues.build([]), None) == ("患者[NAME]", None)  # no alarm left armed
 
 
