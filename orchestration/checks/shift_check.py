@@ -6,6 +6,8 @@ shift (the check does not call the keyed shift function it checks):
 - shift profile: the earliest and the latest published values of a patient differ from the real ones by the
   same offset, and that offset is a whole, non-zero number of weeks (an unshifted column has offset 0; a
   shift applied in a session time zone has one that is not whole weeks across a DST change);
+- every row: no published value of a patient equals any real value of that patient (a row left unshifted among
+  shifted ones is found even where the earliest and latest are right);
 - year_only profile: every published value of the column is 1 January 00:00 UTC.
 
 A published patient with values but no real ones, or a column whose source cannot be resolved, fails the
@@ -31,6 +33,8 @@ with pub as (select patient_key, min({col}) as mn, max({col}) as mx,
 real as (select patient_key, min({rcol}) as mn, max({rcol}) as mx from {real}
          where patient_key in (select patient_key from pub) group by patient_key)
 select count(*) as patients,
+       (select count(*) from {pub} as pr where pr.patient_key is not null and exists (
+            select from {real} as rr where rr.patient_key = pr.patient_key and rr.{rcol} = pr.{col})) as equal_rows,
        count(*) filter (where p.mn is not null and (r.mn is null
                  or p.mn = r.mn or p.mx = r.mx
                  or (p.mn - r.mn) is distinct from (p.mx - r.mx)
@@ -58,17 +62,19 @@ def shifted_columns(manifest: Mapping[str, Any], model: Mapping[str, Any]) -> li
 def compare(conn, item: dict[str, str | None]) -> dict[str, Any]:
     """Counts for one column: published patients, those whose values are not a whole-week shift of the real."""
     if item["source"] is None:
-        return {**item, "patients": 0, "not_shifted": -1, "year_only": False}
+        return {**item, "patients": 0, "equal_rows": -1, "not_shifted": -1, "year_only": False}
     query = sql.SQL(COMPARE).format(
         pub=sql.Identifier(*str(item["relation"]).split(".")), col=sql.Identifier(str(item["column"])),
         real=sql.Identifier(*str(item["source"]).split(".")), rcol=sql.Identifier(str(item["source_column"])),
         week=sql.Literal(WEEK_SECONDS))
-    patients, not_shifted, year_only = conn.execute(query).fetchone()
-    return {**item, "patients": int(patients), "not_shifted": int(not_shifted), "year_only": bool(year_only)}
+    patients, equal_rows, not_shifted, year_only = conn.execute(query).fetchone()
+    return {**item, "patients": int(patients), "equal_rows": int(equal_rows), "not_shifted": int(not_shifted),
+            "year_only": bool(year_only)}
 
 
 def passed(result: dict[str, Any]) -> bool:
-    return result["source"] is not None and (result["not_shifted"] == 0 or result["year_only"])
+    return result["source"] is not None and (result["year_only"] or (result["not_shifted"] == 0
+                                                                     and result["equal_rows"] == 0))
 
 
 def build_shift_checks(manifest: Mapping[str, Any]) -> list[dg.AssetChecksDefinition]:

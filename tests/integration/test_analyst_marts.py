@@ -255,6 +255,15 @@ def small_k(built, settings, keyring):
     assert _dbt_run(settings, keyring).returncode == 0
 
 
+def test_ages_above_89_are_one_band(small_k):
+    """HIPAA Safe Harbor: no published band reaches above 89 except 90+ itself."""
+    bands = small_k["bands"] - {"*", "90+", "unknown", None}
+    assert bands
+    for band in bands:
+        low, high = map(int, re.fullmatch(r"(\d+)-(\d+)", band).groups())
+        assert high <= 89, band
+
+
 def test_age_bands_are_one_width_when_k_allows_bands(small_k):
     assert _bands_are_one_width(small_k["bands"]), small_k["bands"]
 

@@ -12,7 +12,13 @@ import secrets
 import pytest
 
 from connectors.ingest import ingest_paths
-from orchestration.quarantine_models import MODEL_RULE, FailedModel, failed_models, probe, quarantine_failing_rows
+from orchestration.quarantine_models import (
+    MODEL_RULE,
+    FailedModel,
+    failed_models,
+    probe,
+    quarantine_failing_rows,
+)
 from orchestration.scan import compile_ephemeral
 from orchestration.warehouse.database import connect
 

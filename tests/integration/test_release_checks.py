@@ -115,6 +115,31 @@ def test_no_unshifted_time_passes_and_fails_once_on_a_real_timestamp(built, sett
     assert not passed(result) and result["not_shifted"] == 1, result
 
 
+def test_no_unshifted_time_finds_one_real_value_among_shifted_rows(built, settings):
+    """A single reading carrying a real time (not a patient's first or last) is found: the check looks at rows."""
+    manifest = _manifest()
+    model = next(n for n in manifest["nodes"].values() if n["resource_type"] == "model"
+                 and n["name"] == "vital_signs" and n["fqn"][1] == "analytics")
+    observed = next(c for c in shifted_columns(manifest, model) if c["column"] == "observed_at")
+    with connect(settings, "pipeline") as conn:
+        before = compare(conn, observed)
+        try:
+            conn.execute("""
+                with patient as (select patient_key from analytics.vital_signs group by patient_key
+                                 having count(distinct observed_at) >= 5 limit 1),
+                     target as (select v.ctid from analytics.vital_signs v join patient using (patient_key)
+                                order by v.observed_at offset 2 limit 1)
+                update analytics.vital_signs as v
+                set observed_at = (select f.observed_at from clinical.fct_vital_signs f join patient using (patient_key)
+                                   order by f.observed_at offset 2 limit 1)
+                where v.ctid = (select ctid from target)""")
+            result = compare(conn, observed)
+        finally:
+            conn.rollback()
+    assert passed(before) and before["equal_rows"] == 0, before
+    assert not passed(result) and result["equal_rows"] == 1, result
+
+
 def test_publication_is_an_asset_after_every_release_table():
     from orchestration.definitions import defs
 
