@@ -27,20 +27,38 @@ WEEK_SECONDS = 7 * 86400
 
 # One date_shift column against its real source; {pub}, {col}, {real}, {rcol} are identifiers.
 COMPARE = """
-with pub as (select patient_key, min({col}) as mn, max({col}) as mx,
+with pub as (select patient_key, min({pubv}) as mn, max({pubv}) as mx,
                     bool_and({col} = date_trunc('year', {col} at time zone 'UTC') at time zone 'UTC') as year_only
              from {pub} where patient_key is not null group by patient_key),
 real as (select patient_key, min({rcol}) as mn, max({rcol}) as mx from {real}
          where patient_key in (select patient_key from pub) group by patient_key)
 select count(*) as patients,
        (select count(*) from {pub} as pr where pr.patient_key is not null and exists (
-            select from {real} as rr where rr.patient_key = pr.patient_key and rr.{rcol} = pr.{col})) as equal_rows,
+            select from {real} as rr where rr.patient_key = pr.patient_key and rr.{rcol} = {prv})) as equal_rows,
        count(*) filter (where p.mn is not null and (r.mn is null
                  or p.mn = r.mn or p.mx = r.mx
                  or (p.mn - r.mn) is distinct from (p.mx - r.mx)
                  or mod(extract(epoch from p.mn - r.mn)::numeric, {week}) <> 0)) as not_shifted,
        coalesce(bool_and(p.year_only), false) as year_only
 from pub as p left join real as r using (patient_key)"""
+
+
+def utc_offset() -> str:
+    """The hospital's UTC offset ('+08:00') from the dbt var default_utc_offset ('+0800'): local_time columns hold
+    the shifted instant on that wall clock and are compared as the instant they stand for."""
+    import yaml
+
+    from orchestration.project import DBT_PROJECT_DIR
+
+    raw = str(yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["default_utc_offset"])
+    return f"{raw[:3]}:{raw[3:5]}"
+
+
+def _instant(column: sql.Composable, local: bool, offset: str) -> sql.Composable:
+    """A published value as an instant: a wall-clock (timestamp) column minus the offset, read as UTC."""
+    if not local:
+        return column
+    return sql.SQL("(({} - {}::interval) at time zone 'UTC')").format(column, sql.Literal(offset))
 
 
 def shifted_columns(manifest: Mapping[str, Any], model: Mapping[str, Any]) -> list[dict[str, str | None]]:
@@ -55,7 +73,8 @@ def shifted_columns(manifest: Mapping[str, Any], model: Mapping[str, Any]) -> li
         candidates = [c.relation for node in upstream for c in node_privacy(node)
                       if c.name == source and any(k.name == "patient_key" for k in node_privacy(node))]
         out.append({"column": column.name, "relation": column.relation, "source_column": source,
-                    "source": candidates[0] if len(candidates) == 1 else None})
+                    "source": candidates[0] if len(candidates) == 1 else None,
+                    "local_time": bool(column.extra.get("local_time"))})
     return out
 
 
@@ -63,8 +82,11 @@ def compare(conn, item: dict[str, str | None]) -> dict[str, Any]:
     """Counts for one column: published patients, those whose values are not a whole-week shift of the real."""
     if item["source"] is None:
         return {**item, "patients": 0, "equal_rows": -1, "not_shifted": -1, "year_only": False}
+    column, local = sql.Identifier(str(item["column"])), bool(item.get("local_time"))
+    offset = utc_offset() if local else ""
     query = sql.SQL(COMPARE).format(
-        pub=sql.Identifier(*str(item["relation"]).split(".")), col=sql.Identifier(str(item["column"])),
+        pub=sql.Identifier(*str(item["relation"]).split(".")), col=column,
+        pubv=_instant(column, local, offset), prv=_instant(sql.SQL("pr.{}").format(column), local, offset),
         real=sql.Identifier(*str(item["source"]).split(".")), rcol=sql.Identifier(str(item["source_column"])),
         week=sql.Literal(WEEK_SECONDS))
     patients, equal_rows, not_shifted, year_only = conn.execute(query).fetchone()
