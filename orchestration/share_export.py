@@ -194,10 +194,9 @@ def export(conn: psycopg.Connection, ring: KeyRing, manifest: dict, request: Exp
 def share_export(settings, request: ExportRequest) -> dict:
     """`wardflow share export` as the pipeline role (it reads analytics and appends to the audit log)."""
     from connectors.crypto import load_keyring
+    from orchestration import openlineage
     from orchestration.project import prepare_manifest
     from orchestration.warehouse.database import connect
-
-    from orchestration import openlineage
 
     manifest = json.loads(prepare_manifest().read_text())
     ring = load_keyring(settings)
