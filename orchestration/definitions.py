@@ -21,6 +21,7 @@ from orchestration.checks.detector_check import detector_check
 from orchestration.checks.gx_checks import build_privacy_checks
 from orchestration.checks.quality_checks import build_quality_checks
 from orchestration.checks.shift_check import build_shift_checks
+from orchestration.openlineage_sensors import openlineage_completed, openlineage_failed
 from orchestration.project import dbt_executable, wardflow_dbt
 from orchestration.resources import WardflowWarehouse
 from orchestration.sensors import downstream_job, inbox_sensor, ingest_job, landed_batches_sensor
@@ -39,7 +40,7 @@ def build_definitions() -> dg.Definitions:
                       canary_check, detector_check, classification_along_lineage],
         jobs=[everything_job, ingest_job, downstream_job, retention_job],
         schedules=[daily, retention_daily],
-        sensors=[inbox_sensor, landed_batches_sensor, release_withdrawal],
+        sensors=[inbox_sensor, landed_batches_sensor, release_withdrawal, openlineage_completed, openlineage_failed],
         resources={"dbt": DbtCliResource(project_dir=wardflow_dbt, dbt_executable=dbt_executable()), "warehouse": WardflowWarehouse()},
     )
 

@@ -163,6 +163,26 @@ def run_finished(settings: Any, run_id: str, job: str, *, ok: bool, dagster_run_
     return emit(event, settings.home)
 
 
+def export_event(settings: Any, agreement: str, *, ok: bool, columns: list[str] | None = None,
+                 sha256: str | None = None, error: str | None = None) -> dict:
+    """START and COMPLETE (or FAIL) for one `share export`: the exported relations and columns as inputs, the
+    delivered file as an output named by agreement and digest (the path an operator chose may name people)."""
+    run_id = str(uuid.uuid4())
+    job = f"share_export.{agreement}"
+    emit(run_event("START", run_id, job), settings.home)
+    event = run_event("COMPLETE" if ok else "FAIL", run_id, job, error=None if ok else (error or "refused"))
+    relations: dict[str, list[str]] = {}
+    for name in columns or []:
+        model, _, column = name.partition(".")
+        relations.setdefault(model, []).append(column)
+    event["inputs"] = [{"namespace": NAMESPACE, "name": f"model.{model}", "facets": {
+        "schema": _facet("SchemaDatasetFacet", "1-1-1", fields=[{"name": c} for c in cols])}}
+        for model, cols in sorted(relations.items())]
+    if ok and sha256:
+        event["outputs"] = [{"namespace": "file", "name": f"share/{agreement}/{sha256}"}]
+    return emit(event, settings.home)
+
+
 def _stored_outputs(settings: Any) -> list[dict[str, Any]]:
     import psycopg
 

@@ -1,8 +1,7 @@
 """`wardflow share export`: write what an agreement allows to a file, optionally sealed for the recipient, and
 record it (audit.sharing_log and one hash-chained audit event), refusals included.
 
-One model → one CSV; several → a ZIP holding one CSV per model. Parquet needs pyarrow, which wardflow does not
-install: asking for it is refused with that reason. The log holds the agreement, recipient, purpose, columns,
+One model → one CSV (or Parquet) file; several → a ZIP holding one file per model. The log holds the agreement, recipient, purpose, columns,
 row count and the SHA-256 of the delivered file, never a value; nothing here logs a value either.
 """
 
@@ -10,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib.util
 import io
 import json
 import os
@@ -117,14 +115,27 @@ def _extract(conn, ring: KeyRing, agreement: Agreement, catalog: Catalog) -> tup
     return tables, names, total
 
 
-def _write(tables: dict, plain: Path) -> None:
+def _parquet_bytes(columns: list[Planned], rows: list[list]) -> bytes:
+    """One Parquet file (types inferred by Arrow from the values; a column of nulls only is typed null)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = [p.column.name for p in columns]
+    table = pa.table({name: [row[i] for row in rows] for i, name in enumerate(names)})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def _write(tables: dict, plain: Path, file_format: str = "csv") -> None:
+    encode = _parquet_bytes if file_format == "parquet" else _csv_bytes
     if len(tables) == 1:
         (columns, rows), = tables.values()
-        plain.write_bytes(_csv_bytes(columns, rows))
+        plain.write_bytes(encode(columns, rows))
         return
     with zipfile.ZipFile(plain, "w", zipfile.ZIP_DEFLATED) as archive:
         for model, (columns, rows) in sorted(tables.items()):
-            archive.writestr(f"{model}.csv", _csv_bytes(columns, rows))
+            archive.writestr(f"{model}.{file_format}", encode(columns, rows))
 
 
 def _deliver(tables: dict, request: ExportRequest) -> str:
@@ -135,7 +146,7 @@ def _deliver(tables: dict, request: ExportRequest) -> str:
         plain = Path(tmp) / "extract"
         fd = os.open(plain, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.close(fd)
-        _write(tables, plain)
+        _write(tables, plain, request.file_format)
         if request.recipient_key:
             encrypt_file(plain, request.out, load_public_key(request.recipient_key), request.cipher)
         else:
@@ -151,15 +162,11 @@ def _copy_private(src: Path, dst: Path) -> None:
 
 
 def request_problem(request: ExportRequest) -> str:
-    """Problems of the request itself (format, cipher, parquet without pyarrow)."""
+    """Problems of the request itself (format, cipher)."""
     from orchestration.envelope import CIPHERS
 
     if request.file_format not in FORMATS:
         return f"--format must be csv or parquet, not {request.file_format!r}"
-    if request.file_format == "parquet" and importlib.util.find_spec("pyarrow") is None:
-        return "parquet needs pyarrow, which wardflow does not install; export --format csv"
-    if request.file_format == "parquet":
-        return "parquet export is not implemented yet; export --format csv"
     if request.recipient_key is not None and request.cipher not in CIPHERS:
         return f"--cipher must be one of {', '.join(CIPHERS)}"
     return ""
@@ -187,6 +194,7 @@ def export(conn: psycopg.Connection, ring: KeyRing, manifest: dict, request: Exp
 def share_export(settings, request: ExportRequest) -> dict:
     """`wardflow share export` as the pipeline role (it reads analytics and appends to the audit log)."""
     from connectors.crypto import load_keyring
+    from orchestration import openlineage
     from orchestration.project import prepare_manifest
     from orchestration.warehouse.database import connect
 
@@ -194,6 +202,12 @@ def share_export(settings, request: ExportRequest) -> dict:
     ring = load_keyring(settings)
     with connect(settings, "pipeline") as conn:
         try:
-            return export(conn, ring, manifest, request)
+            result = export(conn, ring, manifest, request)
+        except Refused:
+            openlineage.export_event(settings, request.agreement, ok=False, error="refused")
+            raise
         finally:
             auditlog.anchor(settings, conn)
+    openlineage.export_event(settings, request.agreement, ok=True, columns=result["columns"],
+                             sha256=result["sha256"])
+    return result

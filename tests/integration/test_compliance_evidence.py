@@ -125,6 +125,45 @@ def test_an_encrypted_export_opens_for_its_recipient_and_its_digest_is_logged(se
     assert verify_chain(settings)["ok"]
 
 
+def test_a_parquet_export_holds_the_same_rows_as_the_csv_one(settings, keyring, manifest, built, tmp_path):
+    import pyarrow.parquet as pq
+
+    as_csv = export(settings, keyring, manifest, "cardio_research_2026", tmp_path / "x.zip")
+    as_parquet = export(settings, keyring, manifest, "cardio_research_2026", tmp_path / "x.parquet.zip",
+                        file_format="parquet")
+    assert as_parquet["rows"] == as_csv["rows"] > 0 and as_parquet["columns"] == as_csv["columns"]
+    csv_tables = tables_of(tmp_path / "x.zip")
+    with zipfile.ZipFile(tmp_path / "x.parquet.zip") as archive:
+        for name in archive.namelist():
+            table = pq.read_table(io.BytesIO(archive.read(name)))
+            model = name.removesuffix(".parquet")
+            assert table.num_rows == len(csv_tables[model]) and table.column_names == list(csv_tables[model][0])
+    assert sharing_log(settings, "cardio_research_2026")[-1]["file_sha256"] == as_parquet["sha256"]
+
+
+def test_exports_and_refusals_send_openlineage_events(settings, keyring, built, tmp_path):
+    """`wardflow share export` (the command's function) sends START and COMPLETE, or FAIL for a refusal, naming
+    the agreement, the exported columns and the file by its digest (never its path)."""
+    from orchestration.share_export import ExportRequest, share_export
+    from orchestration.sharing import Refused
+
+    def events() -> list[dict]:
+        folder = settings.home / "openlineage"
+        return [json.loads(line) for f in sorted(folder.glob("events-*.jsonl")) for line in f.read_text().splitlines()]
+
+    before = len(events()) if (settings.home / "openlineage").exists() else 0
+    out = tmp_path / "named_after_a_person.zip"
+    result = share_export(settings, ExportRequest("cardio_research_2026", out, today=TODAY))
+    with pytest.raises(Refused):
+        share_export(settings, ExportRequest("registry_pilot_2024", tmp_path / "y.zip", today=TODAY))
+    new = events()[before:]
+    assert [(e["eventType"], e["job"]["name"]) for e in new] == [
+        ("START", "share_export.cardio_research_2026"), ("COMPLETE", "share_export.cardio_research_2026"),
+        ("START", "share_export.registry_pilot_2024"), ("FAIL", "share_export.registry_pilot_2024")]
+    assert new[1]["outputs"] == [{"namespace": "file", "name": f"share/cardio_research_2026/{result['sha256']}"}]
+    assert new[1]["inputs"] and "named_after_a_person" not in json.dumps(new)
+
+
 # --- retention ------------------------------------------------------------------------------------------
 
 @pytest.fixture
