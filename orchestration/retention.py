@@ -5,7 +5,9 @@ Rules are ``config.meta.retention`` on sources and models, read through the priv
 when its date column is older than the period, it is not under a legal hold (``audit.legal_holds``: by batch, or
 the whole relation), and, for ``keep_deidentified``, the pipeline has processed it (its key is at or below every
 incremental model's watermark for that source, so its de-identified form is in the vault and clinical layers).
-Deletion runs in batches, one short transaction each. Evidence per relation goes to ``audit.retention_log``
+Deletion runs in batches, one short transaction each; each batch's transaction also appends a
+``retention.batch`` audit event (its count, time range and key digest), so a purge interrupted between batches
+leaves evidence of every batch it committed. Evidence per relation goes to ``audit.retention_log``
 (rule, count, oldest and newest affected time, SHA-256 over the sorted deleted keys) and to one hash-chained
 audit event. Keys are surrogate ids; nothing here reads or logs a data value.
 """
@@ -125,7 +127,7 @@ def _batch(conn: psycopg.Connection, rule: RetentionRule, cutoff: datetime, size
 
 
 def purge(conn: psycopg.Connection, rule: RetentionRule, now: datetime, *, dry_run: bool,
-          batch: int = BATCH) -> Purge:
+          batch: int = BATCH, run_id: str = "") -> Purge:
     """Apply one rule in batches (each batch its own transaction, so locks stay short)."""
     result = Purge(rule.relation, rule.text, rule.action, dry_run)
     result.skipped = rule_problem(rule)
@@ -138,6 +140,11 @@ def purge(conn: psycopg.Connection, rule: RetentionRule, now: datetime, *, dry_r
     while True:
         with conn.transaction():
             rows = _batch(conn, rule, cutoff, batch, delete=not dry_run, after=after)
+            if rows and not dry_run:  # committed with the delete, or not at all
+                auditlog.record(conn, "retention.batch", rule.relation, {
+                    "run_id": run_id, "rule": rule.text, "affected": len(rows),
+                    "oldest": min(d for _, d in rows).isoformat(), "newest": max(d for _, d in rows).isoformat(),
+                    "keys_digest": keys_digest(k for k, _ in rows)})
         if not rows:
             break
         after = max(k for k, _ in rows)
@@ -170,7 +177,7 @@ def apply_rules(conn: psycopg.Connection, rules: Iterable[RetentionRule], *, dry
     now = now or datetime.now(UTC)
     results = []
     for rule in rules:
-        result = purge(conn, rule, now, dry_run=dry_run, batch=batch)
+        result = purge(conn, rule, now, dry_run=dry_run, batch=batch, run_id=run_id)
         record_evidence(conn, run_id, result)
         results.append(result)
     return {"run_id": run_id, "dry_run": dry_run, "at": now.isoformat(timespec="seconds"),

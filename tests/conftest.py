@@ -166,6 +166,10 @@ def built(settings, keyring, synthetic):
 
 
 def pytest_collection_modifyitems(items):
+    # The Dagster UI test starts the daemon on the session's database, and its sensors act on it as they would for a
+    # user (the landed-batches sensor starts a build; a run cut short by the test's end withdraws the release):
+    # it runs last, so that no other test reads a database the daemon is still changing.
+    items.sort(key=lambda item: item.fspath.basename == "test_dagster_ui.py")
     for item in items:
         path = str(item.fspath)
         if "/integration/" in path:

@@ -220,6 +220,12 @@ def test_a_retention_run_deletes_exactly_what_is_past_its_period(retention_db: S
     assert by_relation["landing.rejected"]["keys_digest"] == keys_digest(gone)
     assert by_relation["landing.hl7_messages"]["keys_digest"] == keys_digest([processed])
     assert by_relation["landing.rejected"]["held"] == 1 and by_relation["landing.hl7_messages"]["held"] == 1
+    with connect(retention_db, "compliance") as conn:  # one event per committed batch, in the delete's transaction
+        batches = conn.execute("select subject, details ->> 'keys_digest' from audit.events where action = "
+                               "'retention.batch' and details ->> 'run_id' = %s order by event_id",
+                               (done["run_id"],)).fetchall()
+    assert sorted(batches) == sorted([("landing.rejected", keys_digest([k])) for k in gone]
+                                     + [("landing.hl7_messages", keys_digest([processed]))])
     with connect(retention_db, "admin") as conn:
         left_rejected = {r[0] for r in conn.execute("select rejected_id from landing.rejected")}
         left_messages = {r[0] for r in conn.execute("select message_id from landing.hl7_messages")}
