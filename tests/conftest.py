@@ -165,6 +165,24 @@ def built(settings, keyring, synthetic):
     return report, outcome
 
 
+@pytest.fixture(scope="module")
+def landed_rows_forgotten(settings, initialised):
+    """For modules that land hand-made messages into the shared session database without building them: at the
+    module's end their landed rows are deleted, so that later builds (whose blocking quality checks would read
+    repeated test values as flat lines or duplicates) see only the session's synthetic hospital."""
+    from orchestration.warehouse.database import connect
+
+    marks = "select (select coalesce(max(message_id), 0) from landing.hl7_messages), " \
+            "(select coalesce(max(resource_row_id), 0) from landing.fhir_resources)"
+    with connect(settings, "admin") as conn:
+        hl7, fhir = conn.execute(marks).fetchone()
+    yield
+    with connect(settings, "admin") as conn:
+        conn.execute("delete from landing.hl7_messages where message_id > %s", (hl7,))
+        conn.execute("delete from landing.fhir_resources where resource_row_id > %s", (fhir,))
+        conn.commit()
+
+
 def pytest_collection_modifyitems(items):
     # The Dagster UI test starts the daemon on the session's database, and its sensors act on it as they would for a
     # user (the landed-batches sensor starts a build; a run cut short by the test's end withdraws the release):

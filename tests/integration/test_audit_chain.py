@@ -188,19 +188,21 @@ def test_every_run_is_audited_failed_ones_included(settings, built) -> None:
     from orchestration.runner import run_everything
 
     _, outcome = built
-    with connect(settings, "admin", autocommit=True) as admin:
-        admin.execute("revoke select on landing.hl7_messages from wardflow_pipeline")
+    with connect(settings, "admin", autocommit=True) as admin:  # the inbox logs in as wardflow_ingest: keep it out
+        database = admin.info.dbname
+        admin.execute(f'revoke connect on database "{database}" from wardflow_ingest')
         try:
             failed = run_everything(settings, job_name="ingest_inbox")
         finally:
-            admin.execute("grant select on landing.hl7_messages to wardflow_pipeline")
+            admin.execute(f'grant connect on database "{database}" to wardflow_ingest')
     with pytest.raises(Exception):  # noqa: B017 - any error: the point is that it is audited
         run_everything(settings, job_name="no_such_job")
     with connect(settings, "compliance") as conn:
         runs = {r[0]: r[1] for r in conn.execute(
             "select subject, details from audit.events where action = 'pipeline.run' order by event_id")}
     passed = runs[outcome.run_id]
-    assert passed["success"] and passed["checks_passed"] == len(outcome.checks) and passed["steps_succeeded"] > 0
+    assert passed["success"] and passed["steps_succeeded"] > 0
+    assert passed["checks_passed"] == sum(c["passed"] for c in outcome.checks) > 0  # warnings may fail: counted
     assert not failed.success and runs[failed.run_id]["success"] is False
     assert runs[failed.run_id]["failed_steps"] == failed.failed_steps and "landing_inbox" in failed.failed_steps
     assert runs[""]["error"] and runs[""]["job"] == "no_such_job"

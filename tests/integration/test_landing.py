@@ -15,7 +15,8 @@ from connectors.hl7.parse import parse_message
 from connectors.landing import Lander
 from orchestration.warehouse.database import connect
 
-pytestmark = pytest.mark.timeout(60)  # a connection used while its COPY is open would hang, not fail
+# a connection used while its COPY is open would hang, not fail; the session database is shared
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("landed_rows_forgotten")]
 
 
 def oru(sender: str, control_id: str, value: int) -> bytes:

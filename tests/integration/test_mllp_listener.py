@@ -34,6 +34,8 @@ from connectors.hl7.registry import register_device
 from connectors.settings import Settings
 from orchestration.warehouse.database import init_database
 
+pytestmark = pytest.mark.usefixtures("landed_rows_forgotten")  # the session database is shared
+
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "ZZPATIENTZZ"
 UNLIMITED = {"max_connections_per_client": 0, "max_messages_per_second_per_client": 0}
