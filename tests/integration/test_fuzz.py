@@ -100,5 +100,9 @@ def test_no_reject_reason_quotes_a_hostile_value(fuzzed):
 
 
 def test_one_pipeline_run_over_every_mutant_succeeds(fuzzed):
+    """Every model builds over the mutants. Hostile values can fail the blocking quality checks (a heart rate of
+    1e300 is a fault to flag, and the release waits): those are the only steps allowed to fail."""
     *_, outcome = fuzzed
-    assert outcome.ok, outcome.as_dict()
+    not_quality = [step for step in outcome.failed_steps if "_quality_" not in step]
+    assert outcome.assets > 0 and not not_quality, outcome.as_dict()
+    assert all(c["passed"] for c in outcome.checks if not c["check"].startswith("quality_")), outcome.as_dict()
