@@ -15,6 +15,7 @@ check (fail closed). Results hold relation, column and counts only."""
 
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import dagster as dg
@@ -43,6 +44,7 @@ select count(*) as patients,
 from pub as p left join real as r using (patient_key)"""
 
 
+@cache
 def utc_offset() -> str:
     """The hospital's UTC offset ('+08:00') from the dbt var default_utc_offset ('+0800'): local_time columns hold
     the shifted instant on that wall clock and are compared as the instant they stand for."""
