@@ -1,5 +1,6 @@
 """Test session fixtures: a real PostgreSQL (127.0.0.1:5432 when present, else the embedded cluster), a
-database created for this session and dropped after it, a fresh WARDFLOW_HOME and fresh keys."""
+template database built once for this session (the synthetic hospital through the whole pipeline), a clone of it and of its
+WARDFLOW_HOME for each test module, dropped after it, and fresh keys."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -49,23 +51,13 @@ def server_admin_url(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def database_url(server_admin_url: str) -> Iterator[str]:
-    """A database of its own for this test session, dropped afterwards."""
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+def synthetic(tmp_path_factory):
+    """A small synthetic hospital, generated once per session."""
+    from connectors.synthetic import generate
 
-    name = f"wardflow_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    params = conninfo_to_dict(server_admin_url)
-    params["dbname"] = name
-    url = make_conninfo(**params)
-    try:
-        yield url
-    finally:
-        with psycopg.connect(server_admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    out = tmp_path_factory.mktemp("synthetic")
+    summary = generate(out, patients=30, days=1, devices=6, seed=7)
+    return out, summary
 
 
 @pytest.fixture(scope="session")
@@ -74,12 +66,90 @@ def master_key() -> str:
     return secrets.token_bytes(32).hex()
 
 
+def _env(home: Path, database_url: str, master_key: str) -> dict[str, str]:
+    return {"WARDFLOW_HOME": str(home), "WARDFLOW_DATABASE_URL": database_url, "WARDFLOW_MASTER_KEY": master_key,
+            "DAGSTER_HOME": str(home / "dagster"), "WARDFLOW_HL7_INBOX": str(home / "inbox")}
+
+
+def _drop(server_admin_url: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(server_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+class Template(NamedTuple):
+    name: str  # the template database
+    home: Path  # the state folder its build wrote
+    report: Any  # IngestReport of the synthetic hospital
+    outcome: Any  # RunOutcome of the build
+
+
 @pytest.fixture(scope="session")
-def wardflow_env(tmp_path_factory, database_url: str, master_key: str) -> Iterator[dict[str, str]]:
-    """Environment of a wardflow process for this session (also applied to os.environ)."""
+def template(server_admin_url: str, tmp_path_factory, master_key: str, synthetic) -> Iterator[Template]:
+    """The session's template: a database initialised, the synthetic hospital ingested and the whole pipeline run
+    once, with the state folder it wrote. Each test module gets a clone of both, so that what one module lands,
+    rebuilds or revokes never reaches another, and the pipeline is built once instead of once per module."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    name = f"wardflow_tmpl_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    home = tmp_path_factory.mktemp("template-home")
+    mp = pytest.MonkeyPatch()
+    try:
+        for key, value in _env(home, make_conninfo(server_admin_url, dbname=name), master_key).items():
+            mp.setenv(key, value)
+        from connectors.crypto import load_keyring
+        from connectors.ingest import ingest_paths
+        from connectors.settings import load_settings
+        from orchestration.runner import run_everything
+        from orchestration.warehouse.database import connect, init_database
+
+        settings = load_settings()
+        init_database(settings)
+        out, _ = synthetic
+        with connect(settings, "pipeline") as conn:
+            report = ingest_paths([out], conn, load_keyring(settings))
+        outcome = run_everything(settings)
+        mp.undo()
+        yield Template(name, home, report, outcome)
+    finally:
+        mp.undo()
+        _drop(server_admin_url, name)
+
+
+@pytest.fixture(scope="module")
+def database_url(server_admin_url: str, template: Template) -> Iterator[str]:
+    """A database of this test module's own, cloned from the session's built template, dropped afterwards."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    name = f"wardflow_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_admin_url, autocommit=True) as conn:
+        # a clone needs the template to itself: nothing of the session's keeps a connection to it open
+        conn.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", (template.name,))
+        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
+                                                                      sql.Identifier(template.name)))
+    try:
+        yield make_conninfo(server_admin_url, dbname=name)
+    finally:
+        _drop(server_admin_url, name)
+
+
+@pytest.fixture(scope="module")
+def wardflow_env(tmp_path_factory, template: Template, database_url: str, master_key: str) -> Iterator[dict[str, str]]:
+    """Environment of a wardflow process for this module (also applied to os.environ): the module's database and
+    a copy of the template's state folder (role passwords, audit anchor, run history)."""
+    import shutil
+
     home = tmp_path_factory.mktemp("wardflow-home")
-    env = {"WARDFLOW_HOME": str(home), "WARDFLOW_DATABASE_URL": database_url, "WARDFLOW_MASTER_KEY": master_key,
-           "DAGSTER_HOME": str(home / "dagster"), "WARDFLOW_HL7_INBOX": str(home / "inbox")}
+    shutil.copytree(template.home, home, dirs_exist_ok=True)
+    env = _env(home, database_url, master_key)
     mp = pytest.MonkeyPatch()
     for name, value in env.items():
         mp.setenv(name, value)
@@ -89,25 +159,33 @@ def wardflow_env(tmp_path_factory, database_url: str, master_key: str) -> Iterat
         mp.undo()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def settings(wardflow_env):
     from connectors.settings import load_settings
 
     return load_settings()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def initialised(settings):
+    """init on the clone: a database's own grants and settings are not copied from its template; init sets them."""
     from orchestration.warehouse.database import init_database
 
     return init_database(settings)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def keyring(settings, initialised):
     from connectors.crypto import load_keyring
 
     return load_keyring(settings)
+
+
+@pytest.fixture(scope="module")
+def built(template: Template, initialised):
+    """The synthetic hospital ingested and the whole pipeline run once (in the template this module's database was
+    cloned from): what most integration tests inspect."""
+    return template.report, template.outcome
 
 
 @pytest.fixture
@@ -141,53 +219,7 @@ def own_database(server_admin_url: str, settings, initialised, tmp_path: Path):
                 conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
-@pytest.fixture(scope="session")
-def synthetic(tmp_path_factory):
-    """A small synthetic hospital, generated once per session."""
-    from connectors.synthetic import generate
-
-    out = tmp_path_factory.mktemp("synthetic")
-    summary = generate(out, patients=30, days=1, devices=6, seed=7)
-    return out, summary
-
-
-@pytest.fixture(scope="session")
-def built(settings, keyring, synthetic):
-    """Synthetic data ingested and the whole pipeline run once: what most integration tests inspect."""
-    from connectors.ingest import ingest_paths
-    from orchestration.runner import run_everything
-    from orchestration.warehouse.database import connect
-
-    out, _ = synthetic
-    with connect(settings, "pipeline") as conn:
-        report = ingest_paths([out], conn, keyring)
-    outcome = run_everything(settings)
-    return report, outcome
-
-
-@pytest.fixture(scope="module")
-def landed_rows_forgotten(settings, initialised):
-    """For modules that land hand-made messages into the shared session database without building them: at the
-    module's end their landed rows are deleted, so that later builds (whose blocking quality checks would read
-    repeated test values as flat lines or duplicates) see only the session's synthetic hospital."""
-    from orchestration.warehouse.database import connect
-
-    marks = "select (select coalesce(max(message_id), 0) from landing.hl7_messages), " \
-            "(select coalesce(max(resource_row_id), 0) from landing.fhir_resources)"
-    with connect(settings, "admin") as conn:
-        hl7, fhir = conn.execute(marks).fetchone()
-    yield
-    with connect(settings, "admin") as conn:
-        conn.execute("delete from landing.hl7_messages where message_id > %s", (hl7,))
-        conn.execute("delete from landing.fhir_resources where resource_row_id > %s", (fhir,))
-        conn.commit()
-
-
 def pytest_collection_modifyitems(items):
-    # The Dagster UI test starts the daemon on the session's database, and its sensors act on it as they would for a
-    # user (the landed-batches sensor starts a build; a run cut short by the test's end withdraws the release):
-    # it runs last, so that no other test reads a database the daemon is still changing.
-    items.sort(key=lambda item: item.fspath.basename == "test_dagster_ui.py")
     for item in items:
         path = str(item.fspath)
         if "/integration/" in path:

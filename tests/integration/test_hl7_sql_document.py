@@ -23,7 +23,6 @@ from connectors.landing import Lander
 from connectors.settings import load_settings
 from orchestration.warehouse.database import DatabaseError, connect, init_database
 
-pytestmark = pytest.mark.usefixtures("landed_rows_forgotten")  # the session database is shared
 
 CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus" / "hl7v2"
 MSH = "MSH|^~\\&|MONITOR|ICU1|WARDFLOW|HOSP|20260101120000||ORU^R01^ORU_R01|{cid}|P|2.6"

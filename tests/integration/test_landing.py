@@ -16,7 +16,7 @@ from connectors.landing import Lander
 from orchestration.warehouse.database import connect
 
 # a connection used while its COPY is open would hang, not fail; the session database is shared
-pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("landed_rows_forgotten")]
+pytestmark = pytest.mark.timeout(60)
 
 
 def oru(sender: str, control_id: str, value: int) -> bytes:

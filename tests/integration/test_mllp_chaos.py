@@ -20,7 +20,6 @@ from mllp_harness import LiveListener, assert_every_message_landed_once, listene
 
 from connectors.settings import Settings
 
-pytestmark = pytest.mark.usefixtures("landed_rows_forgotten")  # the session database is shared
 
 
 class FaultAt:

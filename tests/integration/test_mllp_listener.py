@@ -34,7 +34,6 @@ from connectors.hl7.registry import register_device
 from connectors.settings import Settings
 from orchestration.warehouse.database import init_database
 
-pytestmark = pytest.mark.usefixtures("landed_rows_forgotten")  # the session database is shared
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "ZZPATIENTZZ"

@@ -40,8 +40,7 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def clean(built, settings):
-    """The quality results of the session's first pipeline run, on the clean synthetic hospital alone (later
-    tests land other input in the session database, so nothing here runs the suites again on it)."""
+    """The quality results of the template's pipeline run, on the clean synthetic hospital alone."""
     _, outcome = built
     with connect(settings, "compliance") as conn:
         rows = conn.execute("select suite, expectation, success, sender, unexpected, total, row_key_hashes "

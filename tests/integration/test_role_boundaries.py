@@ -11,6 +11,7 @@ counter at zero.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -244,14 +245,14 @@ def test_the_ingest_login_lands_rejects_and_audits(settings, keyring, initialise
 
 
 def test_db_url_does_not_hand_out_the_pipeline_login(settings, initialised) -> None:
-    from typer.testing import CliRunner
+    import subprocess
 
-    from orchestration.cli import app
-
-    result = CliRunner().invoke(app, ["db", "url", "--role", "pipeline"],
-                                env={"WARDFLOW_HOME": str(settings.home), "WARDFLOW_DATABASE_URL": settings.database_url or ""})
-    assert result.exit_code != 0 and "postgresql://" not in result.output
-    assert "not handed out" in result.output
+    result = subprocess.run([sys.executable, "-m", "orchestration.cli", "db", "url", "--role", "pipeline"],
+                            capture_output=True, text=True, timeout=120, check=False,
+                            env={**os.environ, "WARDFLOW_HOME": str(settings.home),
+                                 "WARDFLOW_DATABASE_URL": settings.database_url or ""})
+    assert result.returncode != 0 and "postgresql://" not in result.stdout + result.stderr
+    assert "not handed out" in result.stderr
 
 
 # --- limits per role -----------------------------------------------------------------------------------------------
