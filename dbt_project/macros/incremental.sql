@@ -18,7 +18,7 @@ select
   set_config('wardflow.{{ source }}_since',
     {%- if is_incremental() %}
     greatest(coalesce((select high_water from vault.build_watermarks
-                       where model = '{{ this }}' and source = '{{ source }}'), 0) - {{ var('watermark_margin') }}, 0)::text,
+                       where model = '{{ wardflow_model_key() }}' and source = '{{ source }}'), 0) - {{ var('watermark_margin') }}, 0)::text,
     {%- else %}
     '0',
     {%- endif %}
@@ -27,10 +27,16 @@ select
 select pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('wardflow.landing'))
 {%- endmacro %}
 
+{#- The name a model's watermark rows are kept under: schema and table, not the database (`this` names the database
+    too, so a renamed, restored or cloned database would find no watermark and re-insert every row). -#}
+{% macro wardflow_model_key() -%}
+{{ this.schema }}.{{ this.identifier }}
+{%- endmacro %}
+
 {% macro wardflow_save_watermarks() -%}
 insert into vault.build_watermarks as w (model, source, high_water)
-values ('{{ this }}', 'hl7', current_setting('wardflow.hl7_upto')::bigint),
-       ('{{ this }}', 'fhir', current_setting('wardflow.fhir_upto')::bigint)
+values ('{{ wardflow_model_key() }}', 'hl7', current_setting('wardflow.hl7_upto')::bigint),
+       ('{{ wardflow_model_key() }}', 'fhir', current_setting('wardflow.fhir_upto')::bigint)
 on conflict (model, source) do update set high_water = excluded.high_water, updated_at = now()
 {%- endmacro %}
 
@@ -52,7 +58,7 @@ coalesce(nullif(current_setting('wardflow.{{ source_kind }}_since', true), ''), 
   {%- if is_incremental() -%}
 update {{ this }} as t set patient_key = po.patient_key
 from {{ ref('patient_occurrences') }} as po
-where po.repointed_at >= coalesce((select min(updated_at) from vault.build_watermarks where model = '{{ this }}'),
+where po.repointed_at >= coalesce((select min(updated_at) from vault.build_watermarks where model = '{{ wardflow_model_key() }}'),
                                   '-infinity')
   and t.patient_occurrence = po.source || ':' || po.occurrence and t.patient_key is distinct from po.patient_key
   {%- else -%}

@@ -5,7 +5,7 @@
     published patients the table does not hold (so the forgotten come back whole, at their new level), and
     (3) stores as watermark the newest landing row of the fact, per source. -#}
 {% macro wardflow_release_since(source) -%}
-coalesce((select w.high_water from vault.build_watermarks as w where w.model = '{{ this }}' and w.source = '{{ source }}'), 0)
+coalesce((select w.high_water from vault.build_watermarks as w where w.model = '{{ wardflow_model_key() }}' and w.source = '{{ source }}'), 0)
 {%- endmacro %}
 
 {% macro wardflow_release_forget(state) -%}
@@ -21,7 +21,7 @@ where t.patient_key in (
     union all
     select po.patient_key from {{ ref('patient_occurrences') }} as po
     where po.repointed_at >= coalesce((select min(w.updated_at) from vault.build_watermarks as w
-                                       where w.model = '{{ this }}'), '-infinity')
+                                       where w.model = '{{ wardflow_model_key() }}'), '-infinity')
 )
   {%- else -%}
 select 1
@@ -39,7 +39,7 @@ select 1
 
 {% macro wardflow_release_save(fact) -%}
 insert into vault.build_watermarks as w (model, source, high_water)
-select '{{ this }}', s.source, coalesce((select max(f.landing_row_id) from {{ fact }} as f where f.source = s.source), 0)
+select '{{ wardflow_model_key() }}', s.source, coalesce((select max(f.landing_row_id) from {{ fact }} as f where f.source = s.source), 0)
 from (values ('hl7'), ('fhir')) as s(source)
 on conflict (model, source) do update set high_water = excluded.high_water, updated_at = now()
 {%- endmacro %}

@@ -128,3 +128,13 @@ def test_incremental_result_equals_a_full_rebuild(incremental_state, settings, k
         assert conn.execute(FACTS).fetchone()[0] == incremental
         assert conn.execute("select md5(string_agg(patient_key || sex || coalesce(birth_year, 0)::text, ',' "
                             "order by patient_key)) from clinical.dim_patients").fetchone()[0] == patients
+
+
+def test_watermarks_are_kept_by_schema_and_table(incremental_state, settings):
+    """Not by the database-qualified name: this module's database is a clone of the session's template under
+    another name, and a watermark it could not find would re-insert every release row (the full-rebuild test
+    above then fails on duplicates)."""
+    with connect(settings, "pipeline") as conn:
+        models = [m for (m,) in conn.execute("select distinct model from vault.build_watermarks")]
+    assert models and all(m.count(".") == 1 and '"' not in m for m in models), models
+    assert "analytics.vital_signs" in models

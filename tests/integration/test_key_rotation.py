@@ -225,7 +225,7 @@ def test_reencrypt_waits_for_rows_locked_by_another_writer(keyed_db: KeyedDb) ->
     rotate_keys(db.settings, reencrypt=False)
     holder = psycopg.connect(db.url)
     holder.execute("select 1 from landing.hl7_messages where control_id = 'CTL000005' for update")
-    threading.Timer(0.5, holder.commit).start()
+    threading.Timer(3.0, holder.commit).start()  # long enough for a first pass on a loaded machine
     try:
         result = reencrypt(db.settings, batch_size=4, retry_delay=0.1)
     finally:

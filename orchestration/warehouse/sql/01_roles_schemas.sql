@@ -106,3 +106,10 @@ create table if not exists vault.build_watermarks (
   primary key (model, source)
 );
 grant select, insert, update, delete on vault.build_watermarks to wardflow_pipeline;
+-- Until 2026-12 a model's rows were keyed by its database-qualified name ("db"."schema"."table"), which a renamed
+-- or cloned database no longer matched (every release row was then inserted again); now schema.table.
+update vault.build_watermarks as w set model = regexp_replace(w.model, '^"[^"]*"\."([^"]*)"\."([^"]*)"$', '\1.\2')
+where w.model ~ '^"[^"]*"\."[^"]*"\."[^"]*"$'
+  and not exists (select from vault.build_watermarks as x
+                  where x.source = w.source
+                    and x.model = regexp_replace(w.model, '^"[^"]*"\."([^"]*)"\."([^"]*)"$', '\1.\2'));
