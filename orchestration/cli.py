@@ -548,6 +548,21 @@ def keys_reencrypt(batch_size: int = 5000, as_json: JsonFlag = False) -> None:
         raise typer.Exit(1)
 
 
+@keys_app.command("retire")
+def keys_retire(
+    version: Annotated[int, typer.Argument(help="The key version to remove from the key file.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove an old key version from the key file once no row is sealed with it (refused otherwise)."""
+    from orchestration.keys import retire_version
+
+    result = retire_version(load_settings(), version)
+    emit(result, as_json)
+    if not as_json:
+        console.print(f"key version {result['retired']} retired; versions now {result['versions']} "
+                      f"(current {result['current']})")
+
+
 @app.command()
 def demo(
     patients: int = 50, days: int = 2, devices: int = 10, seed: int = 42,
