@@ -26,6 +26,7 @@ from pathlib import Path
 # This script is named like the package it measures: import the package, not the script itself.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
+from connectors.privacy import detect  # noqa: E402
 from deid import KnownValues, scrub  # noqa: E402
 from deid.evalgen import generate  # noqa: E402
 from deid.evaluation import evaluate  # noqa: E402
@@ -83,7 +84,8 @@ def throughput(texts: list[str], seconds: float) -> dict:
 
     known = KnownValues.build([("欧阳娜娜", "name"), ("110105196105121221", "id"), ("13800138000", "phone")])
     figures = {"notes": len(texts), "ours_notes_per_s": round(rate(scrub, texts, seconds)),
-               "ours_with_known_notes_per_s": round(rate(lambda t: scrub(t, known, 17), texts, seconds))}
+               "ours_with_known_notes_per_s": round(rate(lambda t: scrub(t, known, 17), texts, seconds)),
+               "scan_detectors_notes_per_s": round(rate(detect, texts, seconds))}  # `wardflow scan`'s detectors
     patterns, with_phone = predictor(phone=False), predictor(phone=True)
     if patterns is not None and with_phone is not None:
         figures["presidio_patterns_notes_per_s"] = round(rate(patterns, texts, seconds))

@@ -197,19 +197,27 @@ def ingest_file(path: Path, lander: Lander, *, batch_size: int = 2000, validate:
         kind = "empty" if not head.strip(b" \t\r\n\x00\xef\xbb\xbf") and len(head) < SNIFF_BYTES else sniff(head)
         handle.seek(0)
         outcome = FileOutcome(path, kind)
-        if kind == "empty":
-            pass  # nothing to land and nothing lost; counted in the report's files
-        elif kind == "hl7v2":
-            _land_hl7(handle, lander, outcome, batch_size, validate, max_message_bytes)
-        elif kind == "fhir":
-            _land_fhir(handle, lander, outcome, batch_size, validate, max_message_bytes)
-        else:
-            data = handle.read(min(MAX_UNKNOWN_BYTES, max_message_bytes))
-            lander.reject(format="unknown", rule="input.format_unknown", field_path="file",
-                          reason="file is neither HL7 v2 (MSH/FHS/BHS) nor FHIR JSON/NDJSON/XML "
-                                 "(rule input.format_unknown)", data=data)
-            outcome.rejected += 1
+        land_stream(handle, kind, lander, outcome, batch_size=batch_size, validate=validate,
+                    max_message_bytes=max_message_bytes)
     return outcome
+
+
+def land_stream(handle, kind: str, lander: Lander, outcome: FileOutcome, *, batch_size: int = 2000,
+                validate: str = "lenient", max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+    """Parse what `handle` holds as `kind` (hl7v2, fhir, empty; anything else is unknown) and land each piece or
+    reject it with its field and rule: the one parse-or-reject path of files, the inbox and replay."""
+    if kind == "empty":
+        pass  # nothing to land and nothing lost; counted in the report's files
+    elif kind == "hl7v2":
+        _land_hl7(handle, lander, outcome, batch_size, validate, max_message_bytes)
+    elif kind == "fhir":
+        _land_fhir(handle, lander, outcome, batch_size, validate, max_message_bytes)
+    else:
+        data = handle.read(min(MAX_UNKNOWN_BYTES, max_message_bytes))
+        lander.reject(format="unknown", rule="input.format_unknown", field_path="file",
+                      reason="file is neither HL7 v2 (MSH/FHS/BHS) nor FHIR JSON/NDJSON/XML "
+                             "(rule input.format_unknown)", data=data)
+        outcome.rejected += 1
 
 
 def too_large_reason(size: int, limit: int) -> str:

@@ -9,6 +9,7 @@ Listings carry ids, rules, field paths and sizes — never content.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 
@@ -53,8 +54,9 @@ class ReplayResult:
 
 
 def replay(conn: psycopg.Connection, ring: KeyRing, *, ids: list[int] | None = None,
-           fixed: bytes | None = None) -> ReplayResult:
-    """Re-parse open rejects (all, or `ids`); with `fixed`, those bytes replace the one given id's payload."""
+           fixed: bytes | None = None, validate: str = "lenient") -> ReplayResult:
+    """Re-parse open rejects (all, or `ids`) through the path ingest uses (same splitting, validation, size limit
+    and rejection rules); with `fixed`, those bytes replace the one given id's payload."""
     if fixed is not None and (not ids or len(ids) != 1):
         raise ValueError("a corrected payload replaces exactly one rejected message: give one id")
     rows = conn.execute(
@@ -65,7 +67,7 @@ def replay(conn: psycopg.Connection, ring: KeyRing, *, ids: list[int] | None = N
     for rejected_id, fmt, payload, version in rows:
         data = fixed if fixed is not None else Sealer(ring, version=version).open(bytes(payload))
         lander = Lander(conn, ring, source_kind="replay")
-        failures = _land(lander, data, fmt)
+        failures = _land(lander, data, fmt, validate)
         counts, _ = lander.flush()
         result.landed += counts.landed
         result.duplicates += counts.duplicates
@@ -83,35 +85,16 @@ def replay(conn: psycopg.Connection, ring: KeyRing, *, ids: list[int] | None = N
     return result
 
 
-def _land(lander: Lander, data: bytes, fmt: str) -> int:
-    """Parse `data` again; returns how many pieces still fail (those are rejected anew, with today's reason)."""
-    from connectors.ingest import sniff
+def _land(lander: Lander, data: bytes, fmt: str, validate: str) -> int:
+    """Parse `data` again through ingest's own path; returns how many pieces still fail (those are rejected anew,
+    with today's field, rule and reason, exactly as a file holding these bytes would be)."""
+    import io
+
+    from connectors.ingest import FileOutcome, land_stream, sniff
 
     kind = fmt if fmt in ("hl7v2", "fhir") else sniff(data[:4096])
-    failures = 0
-    if kind == "hl7v2":
-        from connectors.hl7.parse import Hl7ParseError, parse_message
-        from connectors.hl7.split import split_messages
-
-        for piece in split_messages(data):
-            if piece.kind != "message":
-                continue
-            try:
-                lander.hl7(parse_message(piece.data))
-            except Hl7ParseError as err:
-                failures += 1
-                lander.reject(format="hl7v2", rule=err.rule, field_path=err.field_path, error_code=str(err.code),
-                              reason=str(err), data=piece.data)
-    elif kind == "fhir":
-        from connectors.fhir import FhirReject, read_fhir
-
-        for item in read_fhir(data):
-            if isinstance(item, FhirReject):
-                failures += 1
-                lander.reject(format="fhir", rule=item.rule, field_path=item.field_path, reason=item.message,
-                              data=item.data)
-            else:
-                lander.fhir(item)
-    else:
-        failures += 1
-    return failures
+    outcome = FileOutcome(Path(f"rejected/{fmt}"), kind)
+    land_stream(io.BytesIO(data), kind, lander, outcome, validate=validate)
+    if kind in ("hl7v2", "fhir") and outcome.items == 0:
+        return 1  # nothing in it parses as a message: it stays open rather than counting as fixed
+    return outcome.rejected

@@ -1,5 +1,5 @@
 """Detectors of dates and of ages over 89: numeric and Chinese-numeral dates, English month names,
-year-month, month/day, holidays that pin a day, weekdays next to a time, ages of 90 and more in digits or
+year-month, month/day, holidays that pin a day, weekdays (not when they count a frequency), ages of 90 and more in digits or
 Chinese numerals. A date that parses carries its value shifted by the patient's offset (``Span.value``).
 Pure; returns spans, never logs text."""
 
@@ -25,7 +25,7 @@ COMPACT = re.compile(r"(?<![0-9A-Za-z])(?P<y>(?:19|20)[0-9]{2})(?P<m>0[1-9]|1[0-
                      r"(?:[01][0-9]|2[0-3])?(?:[0-5][0-9]){0,2}(?![0-9A-Za-z])")
 YM = re.compile(r"(?<![0-9])(?P<y>" + _YEAR + r") ?年 ?(?P<m>" + _NUM + r") ?月(?! ?" + _NUM + r" ?[日号])"
                 r"|(?<![0-9./\-])(?P<y2>" + _YEAR + r")[-/.](?P<m2>0?[1-9]|1[0-2])(?![0-9]|[-/.][0-9])")
-MD = re.compile(r"(?<![0-9年.])(?P<m>" + _NUM + r") ?月 ?(?P<d>" + _NUM + r") ?[日号]")
+MD = re.compile(r"(?<![0-9年.])(?P<m>" + _NUM + r") ?月份? ?(?P<d>" + _NUM + r") ?[日号]")
 SLASH = re.compile(r"(?<![0-9/.\-])(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9/%.]|"
                    r" ?(?:片|粒|支|袋|瓶|量|剂|次|tab|dose|of|mg|ml|g\b|U\b|单位))")
 _SCORE_BEFORE = re.compile(r"(?:pain|score|scale|评分|VAS|NRS|grade|分级|Grade|power|肌力|strength)[^0-9]{0,4}$",
@@ -36,13 +36,13 @@ EN_DMY = re.compile(r"\b(?P<d>[0-9]{1,2})(?:st|nd|rd|th)? (?:of )?(?P<mn>" + _MO
                     + _YEAR + r"))?\b", re.ASCII)
 EN_MY = re.compile(r"\b(?P<mn>" + _MONTH_NAME + r")\.?,? (?P<y>" + _YEAR + r")\b", re.ASCII)
 HOLIDAY = re.compile(r"除夕|大年三十|大年初[一二三四五六七八九十]|正月初[一二三四五六七八九十]|正月十五|春节|元宵节|"
-                     r"清明节|端午节?|中秋节?|国庆节|国庆假期|元旦|七夕|重阳节|劳动节|圣诞节|平安夜|"
+                     r"清明节?|端午节?|中秋节?|国庆节|国庆假期|元旦|七夕|重阳节?|劳动节|圣诞节|平安夜|小年夜?|腊八节?|"
+                     r"冬至|寒食节?|中元节|下元节|妇女节|母亲节|父亲节|儿童节|教师节|情人节|建军节|青年节|"
+                     r"Boxing Day|Halloween|Valentine's Day|Mother's Day|Father's Day|Labou?r Day|Memorial Day|"
+                     r"Independence Day|Good Friday|Easter (?:Sunday|Monday)|Hanukkah|Diwali|Ramadan|Eid(?: al-\w+)?|"
                      r"Christmas(?: Eve| Day)?|New Year's(?: Eve| Day)?|Thanksgiving(?: Day)?|Easter|"
                      r"Chinese New Year|Spring Festival|Mid-Autumn Festival|Dragon Boat Festival|Lunar New Year")
 WEEKDAY = re.compile(r"(?:星期|礼拜|周)[一二三四五六日天]|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b", re.ASCII)
-_TIME_NEAR = re.compile(r"[0-9]{1,2}[:：][0-9]{2}|[0-9一二三四五六七八九十]{1,3}[点时]|[上下中]午|凌晨|早上|早晨|晚上|"
-                        r"夜间|傍晚|清晨|\b[ap]\.?m\b|morning|evening|night|afternoon|noon|midnight|上周|下周|本周|"
-                        r"这周|last|next|this|on\b|于|在", re.ASCII)
 AGE = re.compile(r"(?<![0-9.])(?P<n>9[0-9]|1[0-4][0-9]) ?(?:多|余)?(?:周岁|岁|yo\b|y/o|y\.o\.|-year-old| years? old"
                  r"|-years?-old| yrs? old)"
                  r"|(?:aged?|年龄[：:]?|[Aa]ge[：:]?|享年|高龄) ?(?P<n2>9[0-9]|1[0-4][0-9])(?![0-9])", re.ASCII)
@@ -154,13 +154,16 @@ def _english(t: str, shift: int | None) -> list[Span]:
 
 
 def _weekdays(t: str) -> list[Span]:
-    """A weekday pins a date when a time or a relative week is next to it; "每周三" (every Wednesday) does not."""
+    """A weekday pins a date (询问星期五能否探视, 周六复查, on Friday) unless it counts a frequency or a span:
+    "每周三", "every Wednesday", "一周三次", "周一至周五" do not."""
     out = []
     for m in WEEKDAY.finditer(t):
         before = t[max(0, m.start() - 12):m.start()]
         following = t[m.end():m.end() + 1]
-        if before.endswith(("每", "每个", "every ", "each ", "Every ", "Each ")) or (following and following in "次至到-~"):
+        if before.endswith(("每", "每个", "every ", "each ", "Every ", "Each ", "至", "到", "-", "~")) \
+                or (following and following in "次至到-~、"):
             continue
-        if _TIME_NEAR.search(before) or _TIME_NEAR.search(t[m.end():m.end() + 12]):
-            out.append(Span(m.start(), m.end(), "date"))
+        if m.group(0).startswith("周") and before[-1:] and before[-1] in "0123456789一二三四五六七八九十两几数第":
+            continue  # 3周三次, 第2周一: weeks counted, not a weekday
+        out.append(Span(m.start(), m.end(), "date"))
     return out

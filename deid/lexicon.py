@@ -19,6 +19,8 @@ SINGLE_SURNAMES = (
     "宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由"
     # rarer surnames
     "佴訾郇笪禚逄鄂蒯蒉淦郄肇贲隗厍绳璩桓沃郦冒郏浑蔚暴甫钮迮隗逮阎雒闾郗昌缑宓怀仉宦钭郯"
+    # the rest of the Hundred Family Surnames, but for characters that are mostly ordinary words (家 从 能 后 …)
+    "酆萧贝洪滑荀羿汲邴糜弓蓬韶蓟赖苍莘贡堵宰濮寿习庾暨步禄殳夔融乜巢竺凤松牧仰秋咸籍扶鱼慎弘越红"
 )
 COMPOUND_SURNAMES = (
     "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯", "长孙", "宇文", "司徒",
@@ -44,10 +46,13 @@ MINORITY_NAME_PARTS = (
     "白玛", "曲珍", "洛桑", "丹增", "琼达", "普布", "边巴", "巴桑", "罗布", "米玛", "益西", "桑吉", "措姆", "仁增",
     "旦增", "群培", "强巴", "贡布", "次旦", "德庆", "卓嘎", "嘎玛", "央宗", "斯琴", "巴特尔", "乌云", "其其格",
     "额尔敦", "苏和", "高娃", "其木格", "乌兰", "图雅", "娜仁", "萨日娜", "格日勒", "阿依古丽", "古丽", "买买提", "艾力", "热合曼", "阿不都", "吐尔逊", "努尔", "迪丽", "热巴",
+    "阿旺", "晋美", "那日苏", "帕提", "娜尔", "热依拉", "阿依努尔", "迪丽努尔", "帕提曼", "布和", "宝音", "巴雅尔",
+    "朝鲁", "敖登", "孟和", "阿拉坦", "哈斯", "达来", "阿迪力", "艾合买提", "玉素甫", "吾斯曼", "依明", "沙吾提",
+    "才让", "扎巴", "加措", "索南", "洛布", "卓玛", "仁青", "多杰", "拉毛", "才旦", "更登", "贡觉", "阿依", "米娜",
 )
 # Words before a name: roles, relations, address forms. Longest first is arranged by the regex builder.
 CUES_BEFORE = (
-    "患者", "病人", "病员", "伤员", "患儿", "产妇", "姓名", "家属", "亲属", "联系人", "监护人", "佩戴者", "配偶",
+    "床", "签名", "签字", "患者", "病人", "病员", "伤员", "患儿", "产妇", "姓名", "家属", "亲属", "联系人", "监护人", "佩戴者", "配偶",
     "丈夫", "妻子", "老公", "老婆", "爱人", "儿子", "女儿", "儿媳", "女婿", "父亲", "母亲", "爸爸", "妈妈", "哥哥",
     "姐姐", "弟弟", "妹妹", "孙子", "孙女", "外孙", "外孙女", "外甥", "外甥女", "侄子", "侄女", "婆婆", "公公",
     "岳父", "岳母", "爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "叔叔", "阿姨", "舅舅", "舅妈", "姑姑", "伯伯",
@@ -63,6 +68,10 @@ CUES_AFTER = (
     "签名", "同意", "拒绝", "要求", "告知", "联系", "电话", "来电", "送来", "送入", "到院", "已知晓", "知情",
     "查房", "接班", "交班", "执行", "核对", "记录", "负责", "处理", "值班", "会诊", "于", "因", "自述", "主诉",
     "入院", "出院", "转入", "转出", "拒绝", "反映", "询问", "来电", "昨日", "今日", "今晨", "昨晚", "前来",
+    # 某人的亲属: a name before 的 and a relation word
+    "的儿子", "的女儿", "的丈夫", "的妻子", "的爱人", "的配偶", "的老伴", "的父亲", "的母亲", "的孙子", "的孙女",
+    "的外孙", "的外孙女", "的侄子", "的侄女", "的外甥", "的外甥女", "的家属", "的亲属", "的朋友", "的同事",
+    "的邻居", "的监护人", "的哥哥", "的姐姐", "的弟弟", "的妹妹", "的儿媳", "的女婿",
 )
 # Han characters that end a name candidate: function words and frequent verbs.
 NOT_GIVEN = set("的了是在于和与及或也都又再就还已未不没有被把给对向从往到自今昨前后上下里外中内时点分秒年月日号"
@@ -105,6 +114,10 @@ NOT_NAMES = (
     "闻及", "位置", "区域", "支架", "支气管", "国内", "国家", "计划", "计量", "宣教", "相关", "相同", "初步", "初诊", "门诊", "容量", "容易",
     "来源", "来诊", "普通", "普食", "母乳", "修改", "玉米", "利尿", "利多卡因", "呼吸", "呼叫", "干预", "但是", "阴道", "植入", "由于", "由此",
     "万古霉素", "高流量", "高频", "丁丙诺啡", "毛细血管", "黄体酮", "雷尼替丁", "杜冷丁", "罗红霉素", "罗哌卡因", "林可霉素", "何时", "何种", "许可", "许多",
+    "步数", "步行", "步态", "步骤", "步距", "红细胞", "红肿", "红斑", "红色", "红润", "红疹", "红外", "松弛", "松动",
+    "松解", "松开", "仰卧", "仰头", "秋季", "咸味", "籍贯", "扶行", "扶助", "扶持", "扶起", "鱼肝油", "鱼刺", "慎用",
+    "越来越", "习惯", "融合", "滑脱", "滑膜", "滑囊", "滑动", "洪亮", "贝那普利", "寿命", "牧区",
+    "来电", "来访", "来信", "来人", "来看", "来过", "来此", "床旁", "床边", "床头", "床尾", "床上", "床位",
     "曾经", "叶酸", "程序", "任务", "胡言乱语", "谢谢", "苏打", "付费", "方便", "毛发", "万一", "牛奶", "葛根", "安眠", "申请", "符合", "涂抹",
 )
 PINYIN_EXTRA_SURNAMES = ("zhuge", "ouyang", "sima", "shangguan", "murong", "dongfang", "huangfu", "situ")
@@ -131,4 +144,29 @@ EN_FIRST_NAMES = (
     "Grace", "Denise", "Amber", "Marilyn", "Beverly", "Danielle", "Theresa", "Sophia", "Sophie", "Marie",
     "Diana", "Brittany", "Natalie", "Isabella", "Charlotte", "Rose", "Alexis", "Kayla", "Amelia", "Isla", "Ava",
     "Mia", "Ella", "Lily", "Chloe", "Ruby", "Poppy", "Evie", "Freya", "Florence", "Ivy", "Lucy", "Holly",
+    # more of the frequent given names of the US, UK, Irish, Australian and Canadian registers
+    "Jude", "Zoe", "Zoey", "Leah", "Caleb", "Felix", "Nora", "Miles", "Hazel", "Maya", "Elijah", "Levi", "Sebastian",
+    "Mateo", "Jackson", "Aiden", "Grayson", "Luke", "Carter", "Jayden", "Wyatt", "Julian", "Hudson", "Lincoln",
+    "Asher", "Ezra", "Hunter", "Connor", "Eli", "Landon", "Adrian", "Jaxon", "Colton", "Cameron", "Easton",
+    "Nolan", "Robin", "Declan", "Finn", "Rory", "Ronan", "Callum", "Conor", "Cian", "Oisin", "Seamus", "Niall",
+    "Eoin", "Darragh", "Kieran", "Aidan", "Reuben", "Toby", "Max", "Louie", "Teddy", "Frankie", "Stanley",
+    "Albie", "Ronnie", "Reggie", "Hugo", "Elliot", "Elliott", "Ralph", "Rupert", "Hamish", "Angus", "Fergus",
+    "Alistair", "Duncan", "Graham", "Malcolm", "Neil", "Nigel", "Colin", "Trevor", "Derek", "Clive", "Martin",
+    "Simon", "Stuart", "Ian", "Craig", "Gavin", "Lee", "Dean", "Wayne", "Darren", "Glen", "Barry", "Gordon",
+    "Norman", "Leonard", "Stanley", "Howard", "Francis", "Victor", "Martin", "Curtis", "Travis", "Shane", "Marcus",
+    "Derrick", "Troy", "Clinton", "Jared", "Cody", "Dustin", "Chad", "Brett", "Spencer", "Mitchell", "Grant",
+    "Wesley", "Dominic", "Tristan", "Xavier", "Ivan", "Omar", "Ali", "Hassan", "Ahmed", "Mohammed", "Muhammad",
+    "Yusuf", "Ibrahim", "Rahul", "Arjun", "Ravi", "Sanjay", "Vikram", "Kenji", "Hiroshi", "Takeshi", "Minho",
+    "Emma", "Aria", "Scarlett", "Layla", "Penelope", "Riley", "Nova", "Luna", "Stella", "Violet", "Aurora",
+    "Savannah", "Audrey", "Brooklyn", "Bella", "Claire", "Skylar", "Paisley", "Everly", "Anna", "Caroline",
+    "Genesis", "Aaliyah", "Kennedy", "Kinsley", "Allison", "Gabriella", "Madelyn", "Cora", "Eleanor", "Josephine",
+    "Eliana", "Naomi", "Willow", "Emilia", "Quinn", "Rosie", "Phoebe", "Matilda", "Elsie", "Sienna", "Daisy",
+    "Imogen", "Harriet", "Beatrice", "Edith", "Mabel", "Maisie", "Esme", "Orla", "Aoife", "Niamh", "Siobhan",
+    "Ciara", "Saoirse", "Roisin", "Sinead", "Bridget", "Maeve", "Fiona", "Morag", "Isobel", "Eilidh", "Kirsty",
+    "Gemma", "Leanne", "Kerry", "Tracey", "Stacey", "Wendy", "Joanne", "Dawn", "Gillian", "Lesley", "Pauline",
+    "Sheila", "Maureen", "Brenda", "Irene", "Eileen", "Jill", "Valerie", "Yvonne", "Elaine", "Lorraine", "Alison",
+    "Tanya", "Sonia", "Priya", "Anjali", "Aisha", "Fatima", "Yasmin", "Leila", "Mei", "Yuki", "Sakura", "Hana",
+    "Nina", "Vera", "Ingrid", "Astrid", "Greta", "Heidi", "Elsa", "Clara", "Sofia", "Lucia", "Elena", "Carmen",
+    "Rosa", "Isabel", "Ines", "Marta", "Paula", "Eva", "Hanna", "Lena", "Leonie", "Mila", "Emilie", "Camille",
+    "Manon", "Chantal", "Monique", "Colette", "Juliette", "Louise", "Margot", "Agnes", "Theodore", "Thea",
 )

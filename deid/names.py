@@ -20,7 +20,7 @@ from deid.lexicon import (
     PINYIN_EXTRA_SURNAMES,
     SINGLE_SURNAMES,
 )
-from deid.pinyin import PINYIN_WORDS_IN_ENGLISH, is_pinyin_given, pinyin_surnames
+from deid.pinyin import PINYIN_WORDS_IN_ENGLISH, is_pinyin_given, pinyin_surnames, syllables
 from deid.text import HAN, Span, Views, Words, alternation
 
 TITLES = ("护士长", "医生", "医师", "大夫", "护士", "主任", "老师", "先生", "女士", "小姐", "阿姨", "师傅", "教授",
@@ -28,7 +28,8 @@ TITLES = ("护士长", "医生", "医师", "大夫", "护士", "主任", "老师
 # Surnames that are also frequent function words or word starts: named only with a cue word before them.
 WEAK_SURNAMES = set("高常白石方江金马林龙史向文明于万平安和时原成全宁周余程苏任陆范夏包甘单季米左华曲冷雷关谷车"
                     "项费管柴蒙席卫应边师商沙查麻迟官封谈惠乐南班楚劳皮满闻位区海花权强盖练井巴丰支国计索宣相初门"
-                    "云容来普母修危玉银公居干但元束衣信阴智植富由黄胡何许曾叶毛钱那都战展伊党")
+                    "云容来普母修危玉银公居干但元束衣信阴智植富由黄胡何许曾叶毛钱那都战展伊党"
+                    "凤松牧仰秋咸籍扶鱼慎弘越红步习滑寿洪融贝巢禄")
 RISKY_COMPOUNDS = {"东方", "百里", "第五", "单于", "长孙", "公孙", "司空", "上官", "子车", "段干", "乐正", "公西"}
 _SURNAME = "(?:" + alternation(COMPOUND_SURNAMES) + "|[" + SINGLE_SURNAMES + "])"
 # Where a surname may start: a plain class of their first characters, so re scans ahead in C (a lookahead
@@ -62,13 +63,33 @@ DOTTED = re.compile(f"[{HAN}]{{2,6}}[·•・．.][{HAN}]{{2,8}}")
 _HAN_CHAR = re.compile(f"[{HAN}]")
 _CAP = r"(?:[A-Z][a-z]+|[A-Z]{2,})"
 PINYIN_RUN = re.compile(r"\b" + _CAP + r"(?:(?: |-)" + _CAP + r"|-[a-z]+){1,3}\b", re.ASCII)
-EN_TITLE = re.compile(r"(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Nurse|Sister|Madam|Mdm)\.? ?(?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)", re.ASCII)
-EN_CUE = re.compile(r"(?:[Pp]atient|[Pp]t|[Ww]ife|[Hh]usband|[Ss]on|[Dd]aughter|[Mm]other|[Ff]ather|[Bb]rother"
+# Words that stand before a capital letter and a dot without being a first name (Vitamin D. Continue…).
+NOT_FIRST_WORDS = {"Vitamin", "Vit", "Hepatitis", "Hep", "Type", "Grade", "Stage", "Class", "Lead", "Factor", "Group",
+                   "Zone", "Phase", "Level", "Step", "Part", "Plan", "Section", "Note", "Figure", "Table", "Appendix",
+                   "Schedule", "Category", "Tier", "Option", "Bed", "Room", "Ward", "Unit", "Block", "Wing", "Floor",
+                   "Building", "Area", "Bay", "Item", "Line", "Channel", "Port", "Lumen", "Protein", "Complement",
+                   "Segment", "Strain", "Serotype", "Gate", "Dose", "Day", "Week", "Cycle", "Arm", "Site", "Lot",
+                   "Batch", "Version", "Model", "Size", "Score", "Point", "Column", "Row", "Box", "Tube", "Kit"}
+# One part of an English name (O'Brien, McAllister, Nguyen) and a name: an initial or parts, middle initials allowed.
+_EN_PART = r"(?:[A-Z]'[A-Z][a-z]+|[A-Z][a-z]+(?:[A-Z][a-z]+)?(?:'[a-z]+)?)"
+_EN_NAME = (r"(?:[A-Z]\. ?)?" + _EN_PART + r"(?:[ \-](?:[A-Z]\. )?" + _EN_PART + r"){0,2}")
+EN_TITLE = re.compile(r"(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Nurse|Sister|Madam|Mdm)\.? ?(?P<n>" + _EN_NAME + ")", re.ASCII)
+_EN_CUE_WORDS = (r"(?:[Pp]atient|[Pp]t|[Ww]ife|[Hh]usband|[Ss]on|[Dd]aughter|[Mm]other|[Ff]ather|[Bb]rother"
                     r"|[Ss]ister|[Nn]eighbou?r|[Ff]riend|[Cc]aregiver|[Cc]arer|[Gg]randdaughter|[Gg]randson|[Nn]ephew"
                     r"|[Nn]iece|[Aa]unt|[Uu]ncle|[Cc]olleague|[Nn]amed|[Cc]alled|[Cc]ontact|[Gg]uardian|[Nn]urse"
                     r"|[Dd]octor|[Pp]hysician|[Aa]ttending|[Rr]esident|[Nn]ame|[Ss]pouse|[Pp]artner|[Ww]earer"
-                    r"|[Uu]ser|[Oo]wner|[Kk]in|[Ff]or|[Bb]y)[,:]? (?P<n>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)?)", re.ASCII)
-EN_FULL = re.compile(r"(?:" + "|".join(EN_FIRST_NAMES) + r") [A-Z][a-z]+(?:-[A-Z][a-z]+)?\b", re.ASCII)
+                    r"|[Uu]ser|[Oo]wner|[Kk]in|[Ff]or|[Bb]y|GP|[Ss]urgeon|[Tt]herapist|[Pp]harmacist|[Ww]itness"
+                    r"|[Ss]igned|[Cc]ounsell?or|[Ss]ocial worker|[Pp]aramedic|[Cc]lient|[Rr]esident)")
+EN_CUE = re.compile(_EN_CUE_WORDS + r"[,:]? (?P<n>" + _EN_NAME + ")", re.ASCII)
+_EN_CUE_BEFORE = re.compile(r"\b" + _EN_CUE_WORDS + r"[,:]? ?\(?$", re.ASCII)
+# Lower-case pinyin (hu haoyi, dongfang jiong): two words, a surname and a given name, neither an English word.
+LOWER_PINYIN = re.compile(r"(?<![A-Za-z'])(?=([a-z]{1,9}) ([a-z]{2,12})(?![A-Za-z']))", re.ASCII)
+ENGLISH_SHORT_WORDS = {"she", "you", "her", "his", "him", "they", "them", "are", "was", "has", "had", "not", "but",
+                       "for", "and", "the", "per", "via", "pain", "dose", "pen", "sun", "tan", "bed", "leg", "arm"}
+# Forms that are names whatever the words: a middle initial (Nora M. Dubois), an initial and a surname (C. Fitzgerald).
+EN_INITIALED = re.compile(r"(?!(?:" + "|".join(sorted(NOT_FIRST_WORDS)) + r") )[A-Z][a-z]+ [A-Z]\. " + _EN_PART
+                          + r"|[A-Z]\. ?" + _EN_PART + r"(?![a-z])", re.ASCII)
+EN_FULL = re.compile(r"(?:" + "|".join(EN_FIRST_NAMES) + r") " + _EN_PART + r"(?:-[A-Z][a-z]+)?\b", re.ASCII)
 # EN_TITLE, EN_CUE and EN_FULL start at a word start; the \\b is checked by word_starts(), not in the pattern,
 # so that re can skip ahead to the first letter of a cue instead of trying every position.
 _WORD = re.compile(r"\w", re.ASCII)
@@ -105,7 +126,11 @@ def find(v: Views) -> list[Span]:
             spans += [Span(m.start(), m.end(), "name") for m in DOTTED.finditer(t)]
     if _UPPER.search(t):  # pinyin and English names start with a capital letter
         spans += _pinyin(t)
+    if not t.isupper():
+        spans += _lower_pinyin(t)
         spans += [Span(m.start(), m.end(), "name") for m in word_starts(EN_FULL, t) if _english_ok(m.group(0))]
+        spans += [Span(m.start(), m.end(), "name") for m in word_starts(EN_INITIALED, t)
+                  if _english_ok(m.group(0)) and _PREVIOUS_WORD.search(t, 0, m.start()) is None]
         for regex in (EN_TITLE, EN_CUE):
             spans += [Span(m.start("n"), m.end("n"), "name") for m in word_starts(regex, t)
                       if _english_ok(m.group("n"))]
@@ -113,11 +138,13 @@ def find(v: Views) -> list[Span]:
 
 
 _DOTS = re.compile("[·•・．.]")
+# An initial right after one of these words is a label's letter (Vitamin D. Continue, Type A. Blood), not a name.
+_PREVIOUS_WORD = re.compile(r"\b(?:" + "|".join(sorted(NOT_FIRST_WORDS)) + r") $")
 _UPPER = re.compile("[A-Z]")
 
 
 def _english_ok(name: str) -> bool:
-    return not any(part in EN_NOT_NAMES for part in re.split(r"[ \-]", name))
+    return not any(part.rstrip(".") in EN_NOT_NAMES for part in re.split(r"[ \-]", name))
 
 
 def _chinese(t: str) -> list[Span]:
@@ -168,7 +195,7 @@ def _chinese_at(t: str, i: int) -> Span | None:
             return Span(i, i + sl, "name")
         return None
     end = i + sl + g
-    if cued or (_isolated(t, i, end) and (surname not in WEAK_SURNAMES or t[i + sl] in GIVEN_CHARS
+    if cued or _framed(t, i, end) or (_isolated(t, i, end) and (surname not in WEAK_SURNAMES or t[i + sl] in GIVEN_CHARS
                                                  or _delimited(t, i, end))):
         return Span(i, end, "name")
     if _TITLES.starts(t, end) or (_CUES_AFTER.starts(t, end)
@@ -191,6 +218,12 @@ def _isolated(t: str, i: int, end: int) -> bool:
 
 
 _DELIMITERS = " \t:,;、，；：|/[]()（）【】"
+_OPENERS = ":：,，;；。 \n(（【[|"
+
+
+def _framed(t: str, i: int, end: int) -> bool:
+    """After a label or a break and before a word that follows names (手表告警：秦涛心率…, 9床 李娜诉头痛)."""
+    return (i == 0 or t[i - 1] in _OPENERS) and (_ENDS_NAME_WORDS.starts(t, end) or _CUES_AFTER.starts(t, end))
 
 
 def _delimited(t: str, i: int, end: int) -> bool:
@@ -210,6 +243,26 @@ def _pinyin(t: str) -> list[Span]:
             if _pinyin_name(run[cuts[a]:cuts[b] - 1], surnames, after_cue=cue_before(t, m.start())):
                 out.append(Span(m.start() + cuts[a], m.start() + cuts[b] - 1, "name"))
                 break
+    return out
+
+
+def _lower_pinyin(t: str) -> list[Span]:
+    """A surname and a given name in lower-case pinyin, after a cue (用户hu hao, contact pi kaihong) or with a
+    given name of two syllables written together (xi yushu) that no English word spells."""
+    out: list[Span] = []
+    surnames = pinyin_surnames()
+    english = PINYIN_WORDS_IN_ENGLISH | ENGLISH_SHORT_WORDS
+    for m in LOWER_PINYIN.finditer(t):
+        family, given = m.group(1), m.group(2)
+        if (family not in surnames and family not in PINYIN_EXTRA_SURNAMES) or family in english \
+                or given in english or not is_pinyin_given(given):
+            continue
+        start, end = m.start(1), m.end(2)
+        if out and start < out[-1].end:
+            continue
+        cued = cue_before(t, start) or _EN_CUE_BEFORE.search(t, 0, start) is not None
+        if cued or given not in syllables():
+            out.append(Span(start, end, "name"))
     return out
 
 

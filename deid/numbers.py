@@ -2,8 +2,8 @@
 licence plates, WeChat/QQ accounts, e-mail (also obfuscated), IP addresses, record numbers after a cue.
 
 Each returns spans over the digit-folded view (Chinese digits written one by one count as digits), checks
-what a regex cannot with a library (``stdnum`` check digits and Luhn, ``phonenumbers`` numbering plans,
-``ipaddress``) and never returns or logs the value itself.
+what a regex cannot with a library (``stdnum`` check digits and Luhn, ``ipaddress``); phone shapes count
+whether or not their prefix is allocated today. Never returns or logs the value itself.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import ipaddress
 import re
 from datetime import date
 
-import phonenumbers
-from phonenumbers import PhoneNumber
 from stdnum import luhn
 from stdnum.cn import ric
 
@@ -24,12 +22,21 @@ E = r"(?![0-9A-Za-z])"
 SEP = r"[ \-.]?"
 _STRIP = re.compile(r"[^0-9Xx]")
 
-RESIDENT_ID = re.compile(B + r"[1-8][0-9]{5}[ \-]?(?:(?:18|19|20)[0-9]{2}[ \-]?[0-9]{4}[ \-]?[0-9]{3}[0-9Xx]"
-                         r"|[0-9]{6}[ \-]?[0-9]{3})" + E)
-MOBILE = re.compile(B + r"(?:(?:\+|00) ?86[ \-]?|86[ \-])?1[3-9][0-9](?:[ \-.]?[0-9]){8}" + E)
-LANDLINE = re.compile(r"(?<![0-9A-Za-z+])(?:(?:\+|00) ?86[ \-]?(?:\(0?[1-9][0-9]{1,2}\)|0?[1-9][0-9]{1,2})"
-                      r"|\(0[1-9][0-9]{1,2}\)|0[1-9][0-9]{1,2})"
-                      r" ?[ \-.]? ?[2-9][0-9]{2,3}[ \-.]?[0-9]{4}" + E)
+# Separators anywhere between the groups: spaces (also several), dashes, dots (110105.19610512.1221).
+RESIDENT_ID = re.compile(B + r"[1-8](?: *[ \-.]? *[0-9]){5} *[ \-.]? *(?:(?:18|19|20)(?: *[ \-.]? *[0-9]){6}"
+                         r"(?: *[ \-.]? *[0-9]){3} *[ \-.]? *[0-9Xx]|(?: *[ \-.]? *[0-9]){9})" + E)
+_CC = r"(?:\(? ?(?:\+|00) ?86 ?\)?[ \-]?|86[ \-])"  # +86, 0086, (+86), 86- before a national number
+# A mobile shape (1[3-9] and nine more digits) is a phone whether or not its prefix is allocated today.
+MOBILE = re.compile(B + _CC + r"?1[3-9][0-9](?:[ \-.]?[0-9]){8}" + E)
+_AREA = r"(?:10|2[0-9]|[3-9][0-9]{2})"  # Chinese area codes without their 0: 10 Beijing, 2X, then three digits
+LANDLINE = re.compile(r"(?<![0-9A-Za-z+])(?:" + _CC + r"(?:\(0?" + _AREA + r"\)|0?" + _AREA + r")"
+                      r"|\(0" + _AREA + r"\)|0" + _AREA + r")"
+                      r" ?[ \-.]? ?[2-9](?:[ \-.]?[0-9]){6,7}" + E)
+# An extension after a phone belongs to it (转 457, 分机 12, ext. 3, x204).
+EXTENSION = re.compile(r" ?(?:转|分机|[Ee]xt\.?|[Xx]) ?[0-9]{1,5}(?![0-9])")
+# Record numbers written with a hospital prefix and no cue word: MR0912478, ZY-2019-6535321, MZ20260001234.
+PREFIXED_RECORD = re.compile(r"(?<![0-9A-Za-z])(?:MRN?|ZY|MZ|BA|IP|OP|HN|PID|INP|OPD|IPD|ADM)[ \-#:]?"
+                             r"(?:(?:19|20)[0-9]{2}[\-/])?[0-9](?:[\-]?[0-9]){5,13}" + E)
 CARD = re.compile(B + r"[3-6][0-9]{3}(?:[ \-]?[0-9]{4}){2}[ \-]?[0-9]{3,4}(?:[ \-]?[0-9]{1,4})?" + E)
 PASSPORT = re.compile(B + r"(?:[EGDSP][0-9]{8}|E[A-HJ-NP-Z][0-9]{7})" + E)
 PERMIT = re.compile(B + r"(?:[CWHM][0-9]{8}(?:[0-9]{2})?|C[A-HJ-NP-Z][0-9]{7})" + E)
@@ -56,7 +63,9 @@ RECORD_CUES = (
     "银行卡号", "银行卡", "卡号", "编号", "账号", "bank card", "insurance card", "card number", "Card No", "card", "MRN", "MR No", "Medical Record No", "Medical Record Number", "Patient ID",
     "Insurance No", "Insurance ID", "Insurance number", "Member ID", "Policy No", "Policy number", "Serial No",
     "Serial number", "record number", "record no", "Record No", "chart number", "chart no",
-    "case number", "case no", "病历编号", "病案编号", "SN", "S/N", "Account No", "Account number", "Passport No", "Passport", "ID No", "ID number",
+    "case number", "case no", "hospital no", "Hospital No", "hospital number", "Hospital number", "admission no",
+    "Admission No", "admission number", "inpatient no", "Inpatient No", "outpatient no", "Outpatient No",
+    "住院编号", "入院号", "入院编号", "门诊编号", "社会保障号", "社会保障卡号", "医疗证号", "合作医疗证号", "病历编号", "病案编号", "SN", "S/N", "Account No", "Account number", "Passport No", "Passport", "ID No", "ID number",
     "ID",
 )
 _CUE = "|".join(re.escape(c) for c in sorted(RECORD_CUES, key=len, reverse=True))
@@ -67,9 +76,9 @@ PHONE_CUED = re.compile(r"(?:电话|手机|座机|固话|联系方式|联系电�
                         r"|[Cc]ontact)[^0-9A-Za-z\n。；;]{0,6}?(?P<v>(?:\+|00)?(?:[0-9][ \-.()]?){6,12}[0-9])" + E)
 
 
-# A cheap test first: every pattern gated by it needs seven digits, at most one separator between two of them
-# (tests/unit/test_deid.py pins the gated scrubber to the ungated one on the evaluation texts).
-SEVEN_DIGITS = re.compile(r"[0-9](?:[ \-.()]?[0-9]){6}")
+# A cheap test first: every pattern gated by it needs seven digits, at most a few separators between two of them
+# (tests/unit/test_deid_fast_paths.py pins the gated scrubber to the ungated one on the evaluation texts).
+SEVEN_DIGITS = re.compile(r"[0-9](?:[ \-.()]{0,4}[0-9]){6}")
 _IPV4_HINT = re.compile(r"[0-9]\.[0-9]")
 
 
@@ -95,25 +104,6 @@ def ric_valid(raw: str) -> bool:
         return False
 
 
-def phone_valid(raw: str) -> bool:
-    """A valid Chinese fixed or mobile number by the phonenumbers numbering plan (prefix +86/0086 allowed)."""
-    digits = re.sub(r"[^0-9]", "", raw)
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) > 11:
-        digits = digits[2:]
-    # Fast path: the national number straight into the numbering plan (parse() costs ~20 µs of pure Python);
-    # a number it rejects still goes through parse(), which may strip a carrier prefix: never fewer accepted.
-    national = digits[1:] if digits.startswith("0") else digits
-    if not national.startswith("0") and 2 <= len(national) <= 17 and phonenumbers.is_valid_number(PhoneNumber(country_code=86, national_number=int(national))):
-        return True
-    try:
-        number = phonenumbers.parse(digits if digits.startswith(("0", "1")) else "0" + digits, "CN")
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.is_valid_number(number)
-
-
 def card_valid(raw: str) -> bool:
     digits = re.sub(r"[^0-9]", "", raw)
     return 16 <= len(digits) <= 19 and luhn.is_valid(digits)
@@ -131,9 +121,9 @@ def find(v: Views) -> list[Span]:
     spans: list[Span] = []
     if gate(SEVEN_DIGITS.search(t)):
         spans += _spans(RESIDENT_ID, t, "resident_id", ric_valid)
-        spans += _spans(MOBILE, t, "phone", phone_valid)
-        spans += _spans(LANDLINE, t, "phone", phone_valid)
-        spans += _spans(PHONE_CUED, t, "phone", group="v")
+        spans += _with_extension(t, _spans(MOBILE, t, "phone") + _spans(LANDLINE, t, "phone")
+                                 + _spans(PHONE_CUED, t, "phone", group="v"))
+        spans += _spans(PREFIXED_RECORD, t, "record")
         spans += _spans(CARD, t, "card", card_valid)
         spans += _spans(PASSPORT, t, "passport")
         spans += _spans(PERMIT, t, "permit")
@@ -143,6 +133,14 @@ def find(v: Views) -> list[Span]:
     spans += _spans(RECORD, v.folded, "record", group="v")
     spans += _ips(v.folded)
     return spans
+
+
+def _with_extension(t: str, phones: list[Span]) -> list[Span]:
+    out = []
+    for span in phones:
+        m = EXTENSION.match(t, span.end)
+        out.append(span._replace(end=m.end()) if m else span)
+    return out
 
 
 def find_email(v: Views) -> list[Span]:

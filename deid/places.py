@@ -13,8 +13,9 @@ from deid.text import Span, Views, alternation, gate, han_class_without
 _STOP = "住在于到是的与往从近家址及或向由自经至对将把被给跟同让请前后入出系之任职读"
 P = "[" + han_class_without(_STOP) + "0-9A-Za-z]"
 _NUM = r"(?:[0-9]+|[0-9]?十[0-9]?)(?:-[0-9]+)?"
-_UNITS = (r"(?:" + _NUM + r"(?:号楼|栋|幢|座|号院))?(?:" + _NUM + r"(?:单元|门))?(?:" + _NUM
-          + r"(?:层|楼))?(?:[0-9]{3,4}(?:室|号房|房|户)?|" + _NUM + r"(?:室|号房|房|户))?")
+# After the street or compound number: building, unit, floor, lane, room… in any order, then a bare room number.
+_PART = _NUM + r"(?:号楼|号院|支弄|号房|栋|幢|座|单元|门|层|楼|弄|号|室|房|户|组|排|巷)"
+_UNITS = r"(?:" + _PART + r"){0,6}(?:[0-9]{3,4}(?:室|号房|房|户)?)?"
 _ADMIN = r"(?:" + P + r"{1,8}?(?:省|自治区|市|区|县|旗|镇|乡|街道))*"
 ROAD = re.compile(_ADMIN + P + r"{1,10}?(?:" + alternation(ROAD_SUFFIXES) + r")" + P + r"{0,4}?" + _NUM + r"(?:号院|号|弄)"
                   + _UNITS)

@@ -13,7 +13,7 @@ from deid.kinds import PRIORITY, tag
 from deid.known import KnownValues
 from deid.text import Span, views
 
-VERSION = "deid-v1"  # not date-shaped: it is recorded in audit events that scans search
+VERSION = "deid-v2"  # not date-shaped: it is recorded in audit events that scans search
 _RANK = {kind: i for i, kind in enumerate(PRIORITY)}
 _NO_KNOWN = KnownValues(None, 0)
 
@@ -25,7 +25,8 @@ def detect(text: str, known: KnownValues | None = None, shift_days: int | None =
     v = views(text)
     found = (known or _NO_KNOWN).find(text)
     found += numbers.find(v)
-    if "@" in v.folded or " at " in v.folded or "(at)" in v.folded or "[at]" in v.folded or "#" in v.folded:
+    lowered = v.folded.lower()
+    if "@" in lowered or " at " in lowered or "(at)" in lowered or "[at]" in lowered or "#" in lowered:
         found += numbers.find_email(v)
     found += dates.find(v, shift_days)
     found += names.find(v)

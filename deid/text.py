@@ -9,7 +9,9 @@ from typing import NamedTuple
 _FULLWIDTH = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}
 _FULLWIDTH["\u3000"] = " "
 _FULLWIDTH["\u00a0"] = " "
-# Fullwidth → ASCII (letters, digits, punctuation) and ideographic spaces → space.
+for _dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212":  # hyphens, en and em dashes, minus: one "-"
+    _FULLWIDTH[_dash] = "-"
+# Fullwidth → ASCII (letters, digits, punctuation), ideographic spaces → space, dashes → '-'.
 FOLD = str.maketrans(_FULLWIDTH)
 # As FOLD, and Chinese digits written one by one (一三八〇〇一三八〇〇〇, 二〇二五年) → ASCII digits.
 _HAN_DIGITS = {"〇": "0", "零": "0", "○": "0", "Ｏ": "0", "一": "1", "幺": "1", "二": "2", "三": "3", "四": "4",
@@ -39,8 +41,8 @@ class Views(NamedTuple):
     has_digit: bool
 
 
-_NEEDS_FOLD = re.compile("[\uff01-\uff5e\u3000\u00a0]")
-_NEEDS_DIGITS = re.compile("[\uff01-\uff5e\u3000\u00a0〇零○一幺二三四五六七八九]")
+_NEEDS_FOLD = re.compile("[\uff01-\uff5e\u3000\u00a0\u2010-\u2015\u2212]")
+_NEEDS_DIGITS = re.compile("[\uff01-\uff5e\u3000\u00a0\u2010-\u2015\u2212〇零○一幺二三四五六七八九]")
 _ASCII_DIGIT = re.compile("[0-9]")
 
 

@@ -336,6 +336,7 @@ def rejected_export(rejected_id: int, out: Annotated[Path, typer.Option(help="Fi
 def rejected_replay(
     ids: Annotated[list[int] | None, typer.Argument(help="Rejected ids; all open ones when omitted.")] = None,
     fixed: Annotated[Path | None, typer.Option(help="Corrected bytes for the one id given.")] = None,
+    validate: Annotated[str, typer.Option(help="lenient or strict, as at ingest")] = "lenient",
     as_json: JsonFlag = False,
 ) -> None:
     """Parse rejected input again (after a parser or content fix) and land what now passes."""
@@ -347,7 +348,7 @@ def rejected_replay(
     with connect(settings, "ingest") as conn:
         try:
             result = replay(conn, load_keyring(settings), ids=ids or None,
-                            fixed=fixed.read_bytes() if fixed else None)
+                            fixed=fixed.read_bytes() if fixed else None, validate=validate)
         except ValueError as exc:
             raise fail(str(exc), 2) from None
     emit(result.as_dict(), as_json)
@@ -545,6 +546,21 @@ def keys_reencrypt(batch_size: int = 5000, as_json: JsonFlag = False) -> None:
         console.print(f"re-encrypted {result['rows']} rows to version {result['key_version']}")
     if not result["complete"]:
         raise typer.Exit(1)
+
+
+@keys_app.command("retire")
+def keys_retire(
+    version: Annotated[int, typer.Argument(help="The key version to remove from the key file.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove an old key version from the key file once no row is sealed with it (refused otherwise)."""
+    from orchestration.keys import retire_version
+
+    result = retire_version(load_settings(), version)
+    emit(result, as_json)
+    if not as_json:
+        console.print(f"key version {result['retired']} retired; versions now {result['versions']} "
+                      f"(current {result['current']})")
 
 
 @app.command()

@@ -219,6 +219,31 @@ def own_database(server_admin_url: str, settings, initialised, tmp_path: Path):
                 conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
+def _in_ci() -> bool:
+    return any(os.environ.get(name, "").lower() not in ("", "0", "false") for name in ("CI", "WARDFLOW_REQUIRE_CORPUS"))
+
+
+def pytest_runtest_setup(item):
+    """Tests marked ``corpus(folder)`` read the shared public corpus beside the checkout: where it is missing they
+    are skipped on a developer's machine and fail in CI, so that CI never passes without having read it."""
+    marker = item.get_closest_marker("corpus")
+    if marker is None:
+        return
+    folder = CORPUS.joinpath(*marker.args)
+    if folder.is_dir() and any(folder.iterdir()):
+        return
+    if _in_ci():
+        pytest.fail(f"the shared corpus is missing at {folder}: CI runs the corpus tests", pytrace=False)
+    pytest.skip(f"shared corpus not present at {folder}")
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "shared corpus not present" in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(f"{len(skipped)} corpus tests skipped: {CORPUS} is missing (CI fails instead)",
+                                    yellow=True, bold=True)
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         path = str(item.fspath)

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 
 from connectors.privacy.detectors import DETECTORS, FOLD_FROM, FOLD_TO, Detector
 
-__all__ = ["FOLD_FROM", "FOLD_TO", "POSIX_PATTERNS", "TAGS", "folded", "literal", "matches_any", "to_posix"]
+__all__ = ["FOLD_FROM", "FOLD_TO", "POSIX_PATTERNS", "folded", "literal", "matches_any", "to_posix"]
 
 
 def to_posix(pattern: str) -> str:
@@ -33,7 +33,6 @@ def to_posix(pattern: str) -> str:
 
 
 POSIX_PATTERNS: dict[str, str] = {kind: to_posix(d.pattern) for kind, d in DETECTORS.items()}
-TAGS: dict[str, str] = {kind: d.tag for kind, d in DETECTORS.items()}
 
 
 def literal(text: str) -> str:

@@ -55,5 +55,4 @@ def _privacy_check(schema: str, name: str, text: list[str], pseudonyms: list[str
         passed = all(o.success for o in outcomes)
         return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.ERROR, metadata=_metadata(outcomes))
 
-    _check.__name__ = f"privacy_{name}"
     return _check

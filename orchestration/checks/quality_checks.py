@@ -46,5 +46,4 @@ def _quality_check(suite: str, asset: tuple[str, str], severity: str, members: l
                       "unexpected_rows": sum(o.unexpected for o in outcomes),
                       "failed_expectations": dg.MetadataValue.json([o.as_dict() for o in failed])})
 
-    _check.__name__ = f"{check_name(suite, severity)}_{'_'.join(asset)}"
     return _check

@@ -120,5 +120,4 @@ def _shift_check(name: str, columns: list[dict[str, str | None]]) -> dg.AssetChe
         return dg.AssetCheckResult(passed=all(passed(r) for r in results), severity=dg.AssetCheckSeverity.ERROR,
                                    metadata={"columns": dg.MetadataValue.json(results)})
 
-    _check.__name__ = f"no_unshifted_time_{name}"
     return _check

@@ -10,7 +10,7 @@ from orchestration.warehouse.database import connect
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
+@pytest.mark.corpus("hl7v2")
 @pytest.mark.parametrize("folder", ["hl7v2", "fhir"])
 def test_every_corpus_file_is_landed_or_rejected(folder, settings, keyring, initialised):
     with connect(settings, "pipeline") as conn:
@@ -26,7 +26,7 @@ def test_every_corpus_file_is_landed_or_rejected(folder, settings, keyring, init
         assert rule and f"rule {rule}" in reason
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
+@pytest.mark.corpus("hl7v2")
 def test_intentionally_invalid_hl7_files_are_rejected(settings, keyring, initialised):
     invalid = ["rethink_invalid-missing-msh.hl7", "rethink_invalid-segment-header-length.hl7",
                "rethink_invalid-wrong-version.hl7"]

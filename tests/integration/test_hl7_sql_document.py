@@ -23,7 +23,6 @@ from connectors.landing import Lander
 from connectors.settings import load_settings
 from orchestration.warehouse.database import DatabaseError, connect, init_database
 
-
 CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus" / "hl7v2"
 MSH = "MSH|^~\\&|MONITOR|ICU1|WARDFLOW|HOSP|20260101120000||ORU^R01^ORU_R01|{cid}|P|2.6"
 PID = "PID|1||MRN000001^^^HOSP^MR||Zhang^Wei||19800101|M"

@@ -7,6 +7,7 @@ Each test gets its own database and key file (the session database and WARDFLOW_
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import threading
 import time
@@ -288,3 +289,28 @@ def test_sealed_columns_come_from_the_privacy_catalog(keyed_db: KeyedDb) -> None
         narrowed = {**declared, "vault.vault_patients": declared["vault.vault_patients"] - {"given_name_enc"}}
         with pytest.raises(KeyRotationError, match="given_name_enc"):
             sealed_tables(conn, narrowed)
+
+
+def test_keys_retire_command(keyed_db: KeyedDb) -> None:
+    """`wardflow keys retire N`: refused in one line while rows need N, done once they do not."""
+    import subprocess
+    import sys
+
+    db = keyed_db
+    db.land(db.ring, range(0, 3))
+    rotate_keys(db.settings, reencrypt=False)  # 1 → 2, rows stay on 1 (1 is also the pseudonym version)
+    rotate_keys(db.settings)                   # 2 → 3, rows re-encrypted to 3
+    env = {**os.environ, "WARDFLOW_HOME": str(db.settings.home), "WARDFLOW_DATABASE_URL": db.url,
+           "WARDFLOW_KEY_FILE": str(db.settings.key_file)}
+    env.pop("WARDFLOW_MASTER_KEY", None)
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "orchestration.cli", "keys", "retire", *args], env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+
+    refused = cli("3")
+    assert refused.returncode != 0 and "current version" in refused.stderr and "Traceback" not in refused.stderr
+    done = cli("2", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["versions"] == [1, 3] == stored_ring(db).versions
+    assert_no_key_material(stored_ring(db), done.stdout, done.stderr)

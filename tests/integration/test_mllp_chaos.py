@@ -21,7 +21,6 @@ from mllp_harness import LiveListener, assert_every_message_landed_once, listene
 from connectors.settings import Settings
 
 
-
 class FaultAt:
     """Calls ``inject`` once (on a thread of its own) when ``after`` messages have been acknowledged."""
 

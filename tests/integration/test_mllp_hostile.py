@@ -34,7 +34,6 @@ from mllp_harness import (
 from connectors.hl7.framing import MllpDecoder, frame
 from connectors.hl7.sender import ack_code_and_reason
 
-
 REPO = Path(__file__).resolve().parents[2]
 SECRET_ID = "110105196105121221"
 

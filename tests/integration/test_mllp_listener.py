@@ -34,7 +34,6 @@ from connectors.hl7.registry import register_device
 from connectors.settings import Settings
 from orchestration.warehouse.database import init_database
 
-
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "ZZPATIENTZZ"
 UNLIMITED = {"max_connections_per_client": 0, "max_messages_per_second_per_client": 0}

@@ -16,7 +16,7 @@ from connectors.fhir import FhirReject, FhirResource, looks_like_fhir, read_fhir
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "fhir"
 MANIFEST = CORPUS.parent / "manifest.json"
 CORPUS_FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file()) if CORPUS.is_dir() else []
-needs_corpus = pytest.mark.skipif(not CORPUS_FILES, reason="shared FHIR corpus not present")
+needs_corpus = pytest.mark.corpus("fhir")  # skipped where the corpus is missing, failed in CI (tests/conftest.py)
 
 # A distinctive personal value planted in bad inputs: it must never reach a rule, path or message.
 NAME = "Zebulon Quackenbush"
@@ -72,7 +72,7 @@ def assert_no_value(reject: FhirReject) -> None:
 
 @needs_corpus
 @pytest.mark.parametrize("validate", ["lenient", "strict"])
-@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: str(p.relative_to(CORPUS)))
+@pytest.mark.parametrize("path", CORPUS_FILES or [CORPUS], ids=lambda p: str(p.relative_to(CORPUS.parent)))
 def test_every_corpus_file_yields_records_without_raising(path: Path, validate: str) -> None:
     resources, rejects = read_file(path, validate)
     assert resources or rejects

@@ -45,25 +45,20 @@ HOSTILE = "Ab " * 6000  # 18,000 characters on which the English-name patterns s
 def test_a_runaway_pattern_is_interrupted_and_withheld(monkeypatch):
     """A scrubber stuck in catastrophic backtracking is stopped at the budget, not waited for."""
     import re
-    import time
 
     monkeypatch.setattr(scrubbed, "TIME_BUDGET_S", 0.3)
 
     def backtracking(text, known, shift):  # 2**40 paths: would run for hours
         return re.sub(r"(a+)+$", "", text)
 
-    started = time.perf_counter()
+    # "timeout" is only returned by the alarm: a scrubber left to run would not return for hours
     assert scrubbed.scrub_one("a" * 40 + "b", KnownValues.build([]), None, backtracking) == (None, "timeout")
-    assert time.perf_counter() - started < 5
 
 
 def test_a_hostile_note_is_interrupted_by_the_real_scrubber(monkeypatch):
-    import time
 
     monkeypatch.setattr(scrubbed, "TIME_BUDGET_S", 0.002)  # far below what this note costs, on any machine
-    started = time.perf_counter()
     assert scrubbed.scrub_one(HOSTILE, KnownValues.build([]), None) == (None, "timeout")
-    assert time.perf_counter() - started < 5.0
     assert scrubbed.scrub_one("患者张伟", KnownValues.build([]), None) == ("患者[NAME]", None)  # no alarm left armed
 
 

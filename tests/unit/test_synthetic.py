@@ -6,7 +6,6 @@ import dataclasses
 import json
 import random
 import re
-import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -92,9 +91,8 @@ def all_files(root: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("synthetic_a")
-    began = time.perf_counter()
     summary = generate(out)
-    return out, summary, time.perf_counter() - began
+    return out, summary
 
 
 @pytest.fixture(scope="module")
@@ -135,10 +133,6 @@ def test_different_seed_gives_different_data(root, tmp_path):
     first, second = all_files(root), all_files(tmp_path)
     assert first != second
     assert not set(first.values()) & set(second.values())
-
-
-def test_default_run_is_fast(run):
-    assert run[2] < 10
 
 
 def test_default_period_starts_2026_11_01_china_time(oru):
