@@ -2,9 +2,12 @@
 is left readable only when the build succeeded and every blocking check passed; otherwise SELECT on every
 release table is revoked from those roles and an audit event names the failed checks (names only).
 
-This is a step of its own, run after the checks (``wardflow run``), not a side effect inside a check. The
-next build re-applies dbt's grants to the tables it rebuilds, so its checks decide again. Not covered: the
-time between a build rebuilding a table and this step (the analyst can read the new table meanwhile)."""
+This is a step of its own, run after the checks (``wardflow run``, or the ``publication/release`` asset), not a
+side effect inside a check, and the only grant the release readers get: dbt grants nothing in the release schemas
+and they have no default privileges, so a table a build creates is unreadable until published, and a build revokes
+SELECT on a release table in the same transaction as it writes into it (dbt pre-hook ``wardflow_close_release``,
+macros/release.sql). No row of a build is readable before its checks passed; during a build the tables it rewrites
+are closed to their readers (tests/integration/test_publication_window.py)."""
 
 from __future__ import annotations
 

@@ -43,3 +43,15 @@ select '{{ wardflow_model_key() }}', s.source, coalesce((select max(f.landing_ro
 from (values ('hl7'), ('fhir')) as s(source)
 on conflict (model, source) do update set high_water = excluded.high_water, updated_at = now()
 {%- endmacro %}
+
+{#- Pre-hook of every release model: the reader loses SELECT before the build writes, in the same transaction as
+    the write, so no row of a build is readable before publication (orchestration/publication.py) grants it back
+    after every blocking check passed. A table rebuilt by create-and-rename carries no grant anyway; this covers
+    the incremental insert into a table the reader already reads. -#}
+{% macro wardflow_close_release(reader) -%}
+do $close$ begin
+  if pg_catalog.to_regclass(pg_catalog.format('%I.%I', '{{ this.schema }}', '{{ this.identifier }}')) is not null then
+    execute pg_catalog.format('revoke select on %I.%I from %I', '{{ this.schema }}', '{{ this.identifier }}', '{{ reader }}');
+  end if;
+end $close$
+{%- endmacro %}

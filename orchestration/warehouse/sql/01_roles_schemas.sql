@@ -75,8 +75,10 @@ create schema if not exists aggregates;
 create schema if not exists recontact;
 grant usage, create on schema landing, vault, clinical, analytics, audit, aggregates, recontact to wardflow_pipeline;
 
--- Analysts: analytics only. Compliance: audit only. Default privileges cover what dbt creates later,
--- dbt grants re-apply them after every build (also full refreshes).
+-- Analysts: analytics only. Compliance: audit only. The release schemas (analytics, aggregates) get no default
+-- privileges and no dbt grants: a table dbt builds there is readable only once publication grants it, after every
+-- blocking check of its build passed (orchestration/publication.py); before writing into one, a build revokes it
+-- (dbt pre-hook wardflow_close_release). Audit and recontact keep default privileges and dbt grants.
 revoke all on schema landing, vault, clinical from wardflow_analyst, wardflow_compliance;
 revoke all on schema vault, clinical, analytics, audit, aggregates, recontact from wardflow_ingest;
 grant usage on schema audit to wardflow_ingest;  -- to call audit.record; it reads no audit table
@@ -84,17 +86,17 @@ revoke all on schema audit from wardflow_analyst;
 revoke all on schema analytics from wardflow_compliance;
 grant usage on schema analytics to wardflow_analyst;
 grant usage on schema audit to wardflow_compliance;
-alter default privileges for role wardflow_pipeline in schema analytics grant select on tables to wardflow_analyst;
+alter default privileges for role wardflow_pipeline in schema analytics revoke select on tables from wardflow_analyst;
 alter default privileges for role wardflow_pipeline in schema audit grant select on tables to wardflow_compliance;
 alter default privileges for role wardflow_pipeline revoke execute on functions from public;
 -- Reader: aggregates only (no row-level data, so small-cell suppression means something). Re-contact: the
--- display masks only. Neither reads analytics; the analyst reads neither. dbt grants re-apply every build.
+-- display masks only. Neither reads analytics; the analyst reads neither.
 revoke all on schema landing, vault, clinical, analytics, audit, recontact from wardflow_reader;
 revoke all on schema landing, vault, clinical, analytics, audit, aggregates from wardflow_recontact;
 revoke all on schema aggregates, recontact from wardflow_analyst, wardflow_compliance;
 grant usage on schema aggregates to wardflow_reader;
 grant usage on schema recontact to wardflow_recontact;
-alter default privileges for role wardflow_pipeline in schema aggregates grant select on tables to wardflow_reader;
+alter default privileges for role wardflow_pipeline in schema aggregates revoke select on tables from wardflow_reader;
 alter default privileges for role wardflow_pipeline in schema recontact grant select on tables to wardflow_recontact;
 
 -- How far each incremental model has read landing (dbt pre-/post-hooks, macros/incremental.sql).
