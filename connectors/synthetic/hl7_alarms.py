@@ -45,15 +45,19 @@ class AlarmKind:
     weight: int
 
 
+# IEEE 11073-10101 partition 3 (events, 196608 + n): MDC_EVT_ALARM 3::8 (196616) and MDC_EVT_SENSOR_DISCONN 3::308
+# (196916) as a Draeger PCD-04 sample of the shared corpus sends them (hl7v2/draeger_PCD04_alarm.txt);
+# MDC_EVT_HI 3::40 (196648) and MDC_EVT_LO 3::62 (196670) as HL7's device-alert FHIR profiles code them;
+# MDC_EVT_LEAD_DISCONN 3::268 (196876) as DICOM CID 3039 lists it.
 KINDS = (
     AlarmKind("147842^MDC_ECG_HEART_RATE", "196648^MDC_EVT_HI", "PM", "SP", "HR {v} > 120", (121, 165), 30),
-    AlarmKind("147842^MDC_ECG_HEART_RATE", "196652^MDC_EVT_LO", "PH", "SP", "HR {v} < 45", (30, 44), 8),
-    AlarmKind("150456^MDC_PULS_OXIM_SAT_O2", "196652^MDC_EVT_LO", "PH", "SP", "SpO2 {v} < 90", (78, 89), 20),
+    AlarmKind("147842^MDC_ECG_HEART_RATE", "196670^MDC_EVT_LO", "PH", "SP", "HR {v} < 45", (30, 44), 8),
+    AlarmKind("150456^MDC_PULS_OXIM_SAT_O2", "196670^MDC_EVT_LO", "PH", "SP", "SpO2 {v} < 90", (78, 89), 20),
     AlarmKind("151562^MDC_RESP_RATE", "196648^MDC_EVT_HI", "PM", "SP", "RR {v} > 30", (31, 42), 10),
     AlarmKind("150021^MDC_PRESS_BLD_NONINV_SYS", "196648^MDC_EVT_HI", "PM", "SP", "NBPs {v} > 160", (161, 210), 10),
-    AlarmKind("150021^MDC_PRESS_BLD_NONINV_SYS", "196652^MDC_EVT_LO", "PH", "SP", "NBPs {v} < 90", (65, 89), 6),
-    AlarmKind("131328^MDC_ECG_ELEC_POTL", "196712^MDC_EVT_LEAD_DISCONN", "PL", "ST", "ECG lead off", (0, 0), 12),
-    AlarmKind("150456^MDC_PULS_OXIM_SAT_O2", "196712^MDC_EVT_LEAD_DISCONN", "PL", "ST", "SpO2 sensor off", (0, 0), 4),
+    AlarmKind("150021^MDC_PRESS_BLD_NONINV_SYS", "196670^MDC_EVT_LO", "PH", "SP", "NBPs {v} < 90", (65, 89), 6),
+    AlarmKind("131328^MDC_ECG_ELEC_POTL", "196876^MDC_EVT_LEAD_DISCONN", "PL", "ST", "ECG lead off", (0, 0), 12),
+    AlarmKind("150456^MDC_PULS_OXIM_SAT_O2", "196916^MDC_EVT_SENSOR_DISCONN", "PL", "ST", "SpO2 sensor off", (0, 0), 4),
 )
 
 

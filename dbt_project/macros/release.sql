@@ -8,10 +8,14 @@
 coalesce((select w.high_water from vault.build_watermarks as w where w.model = '{{ wardflow_model_key() }}' and w.source = '{{ source }}'), 0)
 {%- endmacro %}
 
-{% macro wardflow_release_forget(state) -%}
+{% macro wardflow_release_forget(state, stale=none) -%}
   {%- if is_incremental() -%}
 delete from {{ this }} as t
 where t.patient_key in (
+    {%- if stale %}
+    select patient_key from {{ this }} where {{ stale }}  -- rows written before a column was added: rebuilt whole
+    union all
+    {%- endif %}
     select held.patient_key
     from (select distinct patient_key, {{ state | join(", ") }} from {{ this }}) as held
     left join {{ ref('patient_k_anonymity') }} as k using (patient_key)

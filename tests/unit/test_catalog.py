@@ -47,9 +47,9 @@ def test_every_release_quasi_identifier_is_declared_to_the_k_check(catalog):
     grouped = sorted(f"{c.node}.{c.name}" for c in catalog.in_layer("analytics")
                      if c.identifier == "quasi" and c.treatment not in ("date_shift", "pseudonymize"))
     assert grouped == sorted([
-        "alarms.device_type", "alarms.point_of_care", "vital_signs.device_type", "vital_signs.point_of_care",
-        "vital_signs.generalization_level",
-        "encounters.hospital_service", "encounters.patient_class", "encounters.point_of_care",
+        "alarms.device_type", "alarms.point_of_care", "alarms.ward_group", "vital_signs.device_type",
+        "vital_signs.point_of_care", "vital_signs.ward_group", "vital_signs.generalization_level",
+        "encounters.hospital_service", "encounters.patient_class", "encounters.point_of_care", "encounters.ward_group",
         "patients.age_band", "patients.city", "patients.generalization_level", "patients.province", "patients.sex",
         "vital_signs.age_band", "vital_signs.city", "vital_signs.loinc_code", "vital_signs.province",
         "vital_signs.sex", "vital_signs.vital_name"])

@@ -1,8 +1,9 @@
 -- depends_on: {{ ref('patient_occurrences') }}
 {{ config(
-    materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+    materialized='incremental', incremental_strategy='append', on_schema_change='append_new_columns',
     indexes=[{'columns': ['patient_key']}],
-    pre_hook="{{ wardflow_release_forget(['sex', 'age_band', 'province', 'city', 'generalization_level']) }}",
+    pre_hook="{{ wardflow_release_forget(['sex', 'age_band', 'province', 'city', 'generalization_level'],
+                                         stale='point_of_care is not null and ward_group is null') }}",
     post_hook="{{ wardflow_release_save(ref('fct_vital_signs')) }}"
 ) }}
 -- One row per vital-sign reading of a published patient, desensitized for analysts (see
