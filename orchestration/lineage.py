@@ -201,13 +201,15 @@ def _with(column: ColumnLineage, **changes: Any) -> ColumnLineage:
 
 
 def release_relations(manifest: Mapping[str, Any], package: str = "wardflow") -> set[str]:
-    """Relations a release role (vars.privacy_policy.release_roles) is granted, and every model a dbt exposure
-    (a data-sharing agreement) depends on."""
-    from orchestration.catalog import policy
+    """Relations a release role (vars.privacy_policy.release_roles) reads — every model of a schema publication
+    grants to one (orchestration/publication.py), and any model dbt grants to one — and every model a dbt
+    exposure (a data-sharing agreement) depends on."""
+    from orchestration.catalog import layer_of, policy
+    from orchestration.publication import RELEASE
 
     roles = set(policy()["release_roles"])
     out = {relation_of(n) for n in _nodes(manifest, package) if n["resource_type"] != "source"
-           and roles & set((n["config"].get("grants") or {}).get("select") or [])}
+           and (RELEASE.get(layer_of(n)) in roles or roles & set((n["config"].get("grants") or {}).get("select") or []))}
     for exposure in (manifest.get("exposures") or {}).values():
         for unique_id in exposure.get("depends_on", {}).get("nodes", []):
             node = manifest["nodes"].get(unique_id) or manifest["sources"].get(unique_id)

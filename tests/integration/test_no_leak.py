@@ -5,6 +5,7 @@ import json
 
 import psycopg
 import pytest
+from publishing import publish_release
 from stdnum.cn import ric
 
 from connectors.ingest import ingest_paths
@@ -226,7 +227,8 @@ def test_the_planted_notes_were_desensitized_not_lost(planted_run, settings):
 
 
 def test_full_refresh_keeps_masks_and_grants(planted_run, settings, keyring):
-    """A full refresh rebuilds the tables from the same declarations and re-applies every role's grants."""
+    """A full refresh rebuilds the tables from the same declarations: the release stays closed to its readers until
+    publication grants it (as after the checks of a passing run), every other role's grants are re-applied."""
     import os
     import subprocess
     import sys
@@ -240,6 +242,9 @@ def test_full_refresh_keeps_masks_and_grants(planted_run, settings, keyring):
                              str(DBT_PROJECT_DIR)], capture_output=True, text=True, timeout=600,
                             env={**os.environ, **dbt_environment(settings, keyring)})
     assert result.returncode == 0, result.stdout[-3000:]
+    closed, _ = _readable_dump(settings, "reader")
+    assert _readable_dump(settings, "analyst")[1] == [] and closed == ""
+    publish_release(settings)
     dump, relations = _readable_dump(settings, "analyst")
     assert "analytics.vital_signs" in relations and "analytics.clinical_notes" in relations
     assert not [r for r in relations if not r.startswith("analytics.")], relations

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from publishing import publish_release
 
 from connectors.ingest import ingest_paths
 from orchestration.project import DBT_PROJECT_DIR, prepare_manifest
@@ -35,12 +36,6 @@ def _dbt(args: list[str], settings, keyring) -> subprocess.CompletedProcess:
     return subprocess.run([DBT, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
                            str(DBT_PROJECT_DIR)], capture_output=True, text=True, env=env, timeout=600)
 
-
-def _publish(settings) -> None:
-    from orchestration.publication import publish
-
-    with connect(settings, "pipeline") as conn:
-        publish(conn)
 
 
 def _analytics_models() -> list[dict]:
@@ -307,11 +302,11 @@ def test_small_cells_hide_every_statistic(suppressed, settings, keyring):
     result = _dbt(["run", "--select", "vital_signs_summary", "--vars", "{k_anonymity: 12}"], settings, keyring)
     try:
         assert result.returncode == 0, result.stdout[-2000:]
-        _publish(settings)  # a run by hand leaves the rebuilt table closed until publication
+        publish_release(settings)  # a run by hand leaves the rebuilt table closed until publication
         cells = _cells(settings)
     finally:
         assert _dbt(["run", "--select", "vital_signs_summary"], settings, keyring).returncode == 0
-        _publish(settings)
+        publish_release(settings)
     assert any(c[0] for c in cells) and any(not c[0] for c in cells)
     assert all(c[1:] == (None,) * 6 for c in cells if c[0])
     assert all(c[1] >= 12 for c in cells if not c[0])
