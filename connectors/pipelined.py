@@ -74,7 +74,7 @@ from jsonb_array_elements({keys}) as k
 where m.sender = k->>0 and m.control_id = k->>1 and not m.control_id_reused
   and (select count(*) from landing.hl7_messages as x where x.sender = k->>0 and x.control_id = k->>1) > 1
 returning m.message_id
-"""
+"""  # noqa: S608 - table and column names are constants; values go as parameters
 
 
 _FLAG = flag_reused_sql("$1::text::jsonb").encode()
@@ -91,7 +91,7 @@ def _insert_sql(rows: int) -> bytes:
     n = rows * width
     counts = batch_counts_sql(f"${n + 1}::uuid", f"${n + 2}::text", "c.n", f"${n + 3}::int4 - c.n", "0",
                               f"${n + 4}::int8", source="(select count(*)::int4 as n from ins) as c")
-    return (f"with ins as (insert into landing.hl7_messages ({HL7_COLUMNS}) values {values}\n"
+    return (f"with ins as (insert into landing.hl7_messages ({HL7_COLUMNS}) values {values}\n"  # noqa: S608 - table and column names are constants; values go as parameters
             "on conflict on constraint hl7_messages_dedup do nothing returning sender, control_id, content_hmac),\n"
             f"counted as ({counts.strip()})\nselect sender, control_id, content_hmac from ins").encode()
 

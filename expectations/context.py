@@ -55,7 +55,7 @@ def _context(settings: Settings, role: str, docs_dir: Path | None = None) -> Any
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     if docs_dir is not None:
         context.add_data_docs_site(site_name="wardflow", site_config={
-            "class_name": "SiteBuilder", "show_how_to_buttons": False,
+            "class_name": "SiteBuilder", "show_how_to_buttons": False,  # type: ignore[typeddict-unknown-key]  # GX's SiteBuilder takes it; the TypedDict omits it
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
     return context

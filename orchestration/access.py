@@ -99,6 +99,7 @@ def parse_log(lines: Iterable[str], roles: set[str] | None = None) -> Iterator[A
     """Statements of the logged roles (or of `roles`) in a stderr or jsonlog server log."""
     lines = list(lines)
     wanted = roles or LOGGED_ROLES
+    entries: Iterator[tuple[str, str, str, str, str, str]]
     if lines and lines[0].lstrip().startswith("{"):
         entries = (e for e in map(_json_entry, lines) if e is not None)
     else:

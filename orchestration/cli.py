@@ -446,11 +446,12 @@ def lineage(
     keys = {f"{r['relation']}.{r['column_name']}" for r in rows}
     if column is not None and column not in keys:
         raise fail(f"no column {column} in audit.column_lineage (write it as layer.model.column)")
-    data = {"column": column, "source_fields": source_fields(rows, column) if column else [],
-            "path": tree_lines(rows, column) if column else [], "untreated_paths": problems}
+    path = tree_lines(rows, column) if column else []
+    data = {"column": column, "source_fields": source_fields(rows, column) if column else [], "path": path,
+            "untreated_paths": problems}
     emit(data, as_json)
     if not as_json:
-        for line in data["path"]:
+        for line in path:
             console.print(line, highlight=False, markup=False)
         for problem in problems:
             console.print(f"[red]untreated path into a release:[/red] {problem}", highlight=False)

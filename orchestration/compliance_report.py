@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
 from orchestration.report_obligations import obligations
+from orchestration.warehouse.database import scalar
 
 SECTIONS = ("inventory", "classification", "checks", "k_anonymity", "sharing", "retention", "keys", "access",
             "audit_chain")
@@ -34,7 +35,7 @@ def section(key: str, summary: str, columns: list[str], rows: list[list[Any]], *
             "columns": columns, "rows": rows, **extra}
 
 
-def inventory(lineage_rows: list[Mapping[str, Any]]) -> dict[str, Any]:
+def inventory(lineage_rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Stored columns (sources and tables; staging and intermediate are never stored) by category × level."""
     stored = [r for r in lineage_rows if r["materialization"] != "ephemeral"]
     counts = Counter((r["category"], r["level"]) for r in stored)
@@ -45,7 +46,7 @@ def inventory(lineage_rows: list[Mapping[str, Any]]) -> dict[str, Any]:
                    ["category", "L1", "L2", "L3", "L4", "L5", "total"], rows)
 
 
-def classification(lineage_rows: list[Mapping[str, Any]], violations: list[str]) -> dict[str, Any]:
+def classification(lineage_rows: Sequence[Mapping[str, Any]], violations: list[str]) -> dict[str, Any]:
     """Every stored column: declaration, treatment, source fields it comes from and what it inherits."""
     from orchestration.lineage_store import source_fields, treatments
 
@@ -156,7 +157,7 @@ def audit_chain(result: Mapping[str, Any] | None, reason: str = "") -> dict[str,
 
 
 def _exists(conn: psycopg.Connection, relation: str) -> bool:
-    return bool(conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()[0])
+    return bool(scalar(conn.execute("select to_regclass(%s) is not null", (relation,))))
 
 
 def _time(value: datetime) -> str:

@@ -45,7 +45,7 @@ def install() -> None:
                 raise
             raise DbtRuntimeError(f"error running SQL ({type(exc).__name__})") from None
 
-    PostgresConnectionManager.exception_handler = exception_handler
+    PostgresConnectionManager.exception_handler = exception_handler  # type: ignore[method-assign]  # replacing dbt's handler is the point
 
 
 def main() -> None:

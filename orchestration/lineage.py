@@ -10,7 +10,7 @@ orchestration/lineage_policy.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -80,7 +80,7 @@ def _nodes(manifest: Mapping[str, Any], package: str) -> list[Mapping[str, Any]]
     return nodes + [s for s in manifest["sources"].values() if s.get("package_name", package) == package]
 
 
-def _table_index(nodes: list[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
+def _table_index(nodes: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
     """(schema, table) as compiled SQL names it → relation; ephemeral models by their CTE name."""
     index = {}
     for props in nodes:

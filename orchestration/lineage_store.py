@@ -4,7 +4,7 @@ compliance report and OpenLineage events. Names and declarations only, never a d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -36,18 +36,18 @@ def save(conn: psycopg.Connection, graph: Graph) -> int:
     with conn.transaction():
         conn.execute("delete from audit.column_lineage")
         with conn.cursor() as cur:
-            cur.executemany(f"insert into audit.column_lineage ({', '.join(COLUMNS)}) values "  # noqa: S608 (constant)
+            cur.executemany(f"insert into audit.column_lineage ({', '.join(COLUMNS)}) values "  # noqa: S608 - column names are constants; values go as parameters
                             f"({', '.join(['%s'] * len(COLUMNS))})", [tuple(r[k] for k in COLUMNS) for r in data])
     return len(data)
 
 
 def load(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    cur = conn.execute(f"select {', '.join(COLUMNS)} from audit.column_lineage order by relation, column_name")  # noqa: S608
-    names = [d.name for d in cur.description]
+    cur = conn.execute(f"select {', '.join(COLUMNS)} from audit.column_lineage order by relation, column_name")  # noqa: S608 - column names are constants; values go as parameters
+    names = [d.name for d in cur.description or []]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def tree_lines(rows_: list[Mapping[str, Any]], key: str, max_depth: int = 12) -> list[str]:
+def tree_lines(rows_: Sequence[Mapping[str, Any]], key: str, max_depth: int = 12) -> list[str]:
     """The path of one column back to its source fields, one line per column, indented by hop:
 
     analytics.vital_signs.value  [keep · health_status L3 sensitive]
@@ -79,18 +79,18 @@ def _tree(by_key: Mapping[str, Mapping[str, Any]], key: str, depth: int, lines: 
         _tree(by_key, parent, depth + 1, lines, path | {key}, max_depth)
 
 
-def source_fields(rows_: list[Mapping[str, Any]], key: str) -> list[str]:
+def source_fields(rows_: Sequence[Mapping[str, Any]], key: str) -> list[str]:
     """The source fields one column is computed from: the first columns up its lineage that declare one."""
     return sorted({r["source_field"] for r in _path(rows_, key) if r.get("source_field")})
 
 
-def treatments(rows_: list[Mapping[str, Any]], key: str) -> list[str]:
+def treatments(rows_: Sequence[Mapping[str, Any]], key: str) -> list[str]:
     """The treatments declared along a column's lineage below staging (where they are applied)."""
     return sorted({r["treatment"] for r in _path(rows_, key)
                    if r["treatment"] not in ("", "keep") and r["layer"] != "staging"})
 
 
-def _path(rows_: list[Mapping[str, Any]], key: str) -> list[Mapping[str, Any]]:
+def _path(rows_: Sequence[Mapping[str, Any]], key: str) -> list[Mapping[str, Any]]:
     """Every column from `key` up its lineage to the columns that declare a source field."""
     by_key = {f"{r['relation']}.{r['column_name']}": r for r in rows_}
     out, seen, stack = [], set(), [key]
@@ -106,7 +106,7 @@ def _path(rows_: list[Mapping[str, Any]], key: str) -> list[Mapping[str, Any]]:
     return out
 
 
-def release_problems(rows_: list[Mapping[str, Any]]) -> list[str]:
+def release_problems(rows_: Sequence[Mapping[str, Any]]) -> list[str]:
     """The stored verdict of the lineage check: release columns an untreated risky path reaches."""
     return [f"{r['relation']}.{r['column_name']} <- {', '.join(r['untreated_from'])}" for r in rows_
             if r.get("release") and (r.get("untreated_from") or not r.get("resolved", True))]

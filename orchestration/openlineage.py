@@ -15,7 +15,7 @@ import logging
 import os
 import urllib.request
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ def _facet(name: str, version: str, **body: Any) -> dict[str, Any]:
     return {"_producer": PRODUCER, "_schemaURL": f"{FACETS}/{version}/{name}.json#/$defs/{name}", **body}
 
 
-def output_datasets(columns: list[Mapping[str, Any]], namespace: str, database: str,
+def output_datasets(columns: Sequence[Mapping[str, Any]], namespace: str, database: str,
                     stored_only: bool = True) -> list[dict[str, Any]]:
     """One dataset per relation of the audit.column_lineage rows given, with its schema and column lineage.
 
@@ -106,7 +106,7 @@ def emit(event: Mapping[str, Any], home: Path, env: Mapping[str, str] | None = N
     """Write the event to the file transport and, when configured, POST it; returns what happened (for tests
     and `--json`). Failures are logged and reported, never raised."""
     env = os.environ if env is None else env
-    done = {"file": None, "http": None}
+    done: dict[str, Any] = {"file": None, "http": None}
     line = json.dumps(event, sort_keys=True)
     folder = home / "openlineage"
     try:
@@ -187,11 +187,11 @@ def _stored_outputs(settings: Any) -> list[dict[str, Any]]:
     import psycopg
 
     from orchestration.lineage_store import load
-    from orchestration.warehouse.database import DatabaseError, connect, role_params
+    from orchestration.warehouse.database import DatabaseError, connect, role_params, scalar
 
     try:
         with connect(settings, "pipeline") as conn:
-            if not conn.execute("select to_regclass('audit.column_lineage') is not null").fetchone()[0]:
+            if not scalar(conn.execute("select to_regclass('audit.column_lineage') is not null")):
                 return []
             rows, database = load(conn), conn.info.dbname
     except (psycopg.Error, DatabaseError) as exc:

@@ -11,6 +11,9 @@ given) and `rejected discard` closes them. Counts only are logged and audited; n
 from __future__ import annotations
 
 import psycopg
+from psycopg.types.json import Jsonb
+
+from orchestration.warehouse.database import scalar
 
 RULE = "staging.unreadable"
 
@@ -26,7 +29,7 @@ _MOVE = {
 
 def watermarks(conn: psycopg.Connection) -> dict[str, int]:
     """The lowest id every incremental model has read up to, per source (0 before the first build)."""
-    if conn.execute("select to_regclass('vault.build_watermarks')").fetchone()[0] is None:
+    if scalar(conn.execute("select to_regclass('vault.build_watermarks')")) is None:
         return {"hl7": 0, "fhir": 0}
     return {"hl7": 0, "fhir": 0} | dict(conn.execute(_SINCE).fetchall())
 
@@ -45,7 +48,7 @@ def quarantine_unreadable(conn: psycopg.Connection) -> dict[str, int]:
         counts[source] += 1
     if found:
         conn.execute("select audit.record('pipeline.quarantine', 'landing', %s::jsonb)",
-                     (psycopg.types.json.Jsonb(counts),))
+                     (Jsonb(counts),))
     conn.commit()
     return counts
 
@@ -61,7 +64,7 @@ def move_to_rejected(conn: psycopg.Connection, source: str, row_id: int, rule: s
         from {table} where {key} = %s
         on conflict on constraint rejected_dedup do nothing""",  # noqa: S608 - table and key are ours
                  (fmt, rule, sqlstate, reason, row_id))
-    conn.execute(f"delete from {table} where {key} = %s", (row_id,))  # noqa: S608
+    conn.execute(f"delete from {table} where {key} = %s", (row_id,))  # noqa: S608 - table and key from the fixed source map; the id is a parameter
 
 
 def discard(conn: psycopg.Connection, ids: list[int]) -> int:
@@ -70,6 +73,6 @@ def discard(conn: psycopg.Connection, ids: list[int]) -> int:
                         "where status = 'open' and rejected_id = any(%s)", (ids,)).rowcount
     if done:
         conn.execute("select audit.record('rejected.discard', 'landing.rejected', %s::jsonb)",
-                     (psycopg.types.json.Jsonb({"discarded": done}),))
+                     (Jsonb({"discarded": done}),))
     conn.commit()
     return done

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from orchestration.quarantine import move_to_rejected, watermarks
+from orchestration.warehouse.database import scalar
 
 MODEL_RULE = "model.failed"
 DATA_ERROR_CLASSES = ("22", "23", "54")
@@ -89,9 +91,11 @@ def quarantine_failing_rows(conn: psycopg.Connection, models: list[FailedModel],
     low = watermarks(conn)
     for model in models:
         while sum(counts.values()) < limit:
-            high = {source: conn.execute(_MAX_ID[source]).fetchone()[0] for source in SOURCES}
+            high = {source: scalar(conn.execute(_MAX_ID[source])) for source in SOURCES}
             sqlstate = probe(conn, model.sql, high)
-            found = first_failing_row(conn, model.sql, low, high) if sqlstate else None
+            if sqlstate is None:
+                break
+            found = first_failing_row(conn, model.sql, low, high)
             if found is None:
                 break
             source, row_id = found
@@ -102,7 +106,7 @@ def quarantine_failing_rows(conn: psycopg.Connection, models: list[FailedModel],
             counts[source] += 1
     if any(counts.values()):
         conn.execute("select audit.record('pipeline.quarantine', 'landing', %s::jsonb)",
-                     (psycopg.types.json.Jsonb({**counts, "rule": MODEL_RULE,
+                     (Jsonb({**counts, "rule": MODEL_RULE,
                                                 "models": sorted({m.name for m in models})}),))
         conn.commit()
     return counts

@@ -5,7 +5,7 @@ built by orchestration/compliance_report.py; every text is escaped."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -63,7 +63,7 @@ def _table(columns: list[str], rows: list[list[Any]]) -> str:
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
-def _graph(rows: list[Mapping[str, Any]]) -> tuple[dict[str, str], set[tuple[str, str]], set[str]]:
+def _graph(rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, str], set[tuple[str, str]], set[str]]:
     """Relation-level graph: relation → layer, edges (from, to), release relations; source fields grouped by
     segment or resource (HL7 PID, FHIR Observation …)."""
     layer = {r["relation"]: r["layer"] for r in rows}
@@ -81,7 +81,7 @@ def _graph(rows: list[Mapping[str, Any]]) -> tuple[dict[str, str], set[tuple[str
     return layer, edges, {r["relation"] for r in rows if r.get("release")}
 
 
-def lineage_svg(rows: list[Mapping[str, Any]]) -> str:
+def lineage_svg(rows: Sequence[Mapping[str, Any]]) -> str:
     """An inline SVG: one column per layer, one box per relation, a curve per relation-to-relation lineage."""
     layer, edges, release = _graph(rows)
     columns: dict[str, list[str]] = defaultdict(list)

@@ -26,6 +26,7 @@ from psycopg import sql
 
 from connectors import auditlog
 from orchestration.catalog import RetentionRule, policy
+from orchestration.warehouse.database import scalar
 
 BATCH = 5000
 # Named conditions a rule may add with `only_when` (a declaration names one; SQL is not written in YAML).
@@ -107,7 +108,7 @@ def _table(rule: RetentionRule) -> sql.Composable:
 def _count_held(conn: psycopg.Connection, rule: RetentionRule, cutoff: datetime) -> int:
     past, params = _past_period(rule, cutoff)
     query = sql.SQL("select count(*) from {} where {} and {}").format(_table(rule), past, _held(rule))
-    return int(conn.execute(query, params).fetchone()[0])
+    return int(scalar(conn.execute(query, params)))
 
 
 def _batch(conn: psycopg.Connection, rule: RetentionRule, cutoff: datetime, size: int, *,
@@ -210,9 +211,9 @@ def place_hold(settings, relation: str, reason: str, batch_id: str | None = None
 
     with connect(settings, "pipeline") as conn:
         with conn.transaction():
-            hold_id = int(conn.execute(
+            hold_id = int(scalar(conn.execute(
                 "insert into audit.legal_holds (relation, batch_id, reason, placed_by) values (%s, %s, %s, %s) "
-                "returning hold_id", (relation, batch_id, reason, auditlog.operator_name())).fetchone()[0])
+                "returning hold_id", (relation, batch_id, reason, auditlog.operator_name()))))
             auditlog.record(conn, "retention.hold", relation, {"hold_id": hold_id, "batch_id": batch_id})
         auditlog.anchor(settings, conn)
     return hold_id

@@ -103,10 +103,10 @@ def preflight(settings: Settings) -> None:
     """Fail in one line before Dagster starts: server reachable, database initialised, key present."""
     from connectors.crypto import load_keyring
     from orchestration.errors import WardflowError
-    from orchestration.warehouse.database import connect
+    from orchestration.warehouse.database import connect, scalar
 
     with connect(settings, "pipeline") as conn:
-        ready = conn.execute("select to_regclass('landing.ingest_batches') is not null").fetchone()[0]
+        ready = scalar(conn.execute("select to_regclass('landing.ingest_batches') is not null"))
         dbname = conn.info.dbname
     if not ready:
         raise WardflowError(f"database {dbname} is not initialised: run `wardflow init` first")
@@ -169,14 +169,14 @@ def invalid_values_found(settings: Settings, since: datetime) -> int | None:
     None when the findings table is not there (a run that built no audit models) or cannot be read."""
     import psycopg
 
-    from orchestration.warehouse.database import DatabaseError, connect
+    from orchestration.warehouse.database import DatabaseError, connect, scalar
 
     try:
         with connect(settings, "pipeline", autocommit=True) as conn:
-            if conn.execute("select pg_catalog.to_regclass('audit.invalid_values')").fetchone()[0] is None:
+            if scalar(conn.execute("select pg_catalog.to_regclass('audit.invalid_values')")) is None:
                 return None
-            return conn.execute("select coalesce(sum(occurrences), 0)::bigint from audit.invalid_values "
-                                "where found_at >= %s", (since,)).fetchone()[0]
+            return int(scalar(conn.execute("select coalesce(sum(occurrences), 0)::bigint from audit.invalid_values "
+                                            "where found_at >= %s", (since,))))
     except (psycopg.Error, DatabaseError):
         return None
 

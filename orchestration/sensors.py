@@ -39,7 +39,7 @@ def landed_batches_sensor(context: dg.SensorEvaluationContext, warehouse: Wardfl
 
     try:
         with warehouse.connect() as conn:
-            batches, newest = conn.execute(NEW_BATCHES, (context.cursor or "-infinity",)).fetchone()
+            batches, newest = conn.execute(NEW_BATCHES, (context.cursor or "-infinity",)).fetchone() or (0, None)
     except Exception as exc:  # a sensor that raises retries noisily; say why in one line instead
         return dg.SkipReason(f"cannot read landing.ingest_batches: {one_line(exc)}")
     if not batches:

@@ -7,7 +7,7 @@ import json
 from psycopg import sql
 
 from connectors.settings import Settings
-from orchestration.warehouse.database import connect
+from orchestration.warehouse.database import connect, scalar
 
 LANDING = ["landing.hl7_messages", "landing.fhir_resources", "landing.rejected", "landing.ingest_batches"]
 
@@ -30,11 +30,11 @@ def collect_status(settings: Settings) -> dict:
     with connect(settings, "pipeline", start=False) as conn:  # read-only: never starts a server
         for name in LANDING + persisted_relations():
             schema, table = name.split(".")
-            exists = conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]
-            relations[name] = (conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table)))
-                               .fetchone()[0] if exists else None)
+            exists = scalar(conn.execute("select to_regclass(%s) is not null", (name,)))
+            count = sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))
+            relations[name] = int(scalar(conn.execute(count))) if exists else None
         layers: dict[str, int] = {}
         for name, rows in relations.items():
             layers[name.split(".")[0]] = layers.get(name.split(".")[0], 0) + (rows or 0)
-        rejected_open = conn.execute("select count(*) from landing.rejected where status = 'open'").fetchone()[0]
+        rejected_open = scalar(conn.execute("select count(*) from landing.rejected where status = 'open'"))
     return {"relations": relations, "layers": layers, "rejected_open": rejected_open}

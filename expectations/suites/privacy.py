@@ -18,7 +18,7 @@ def privacy_expectations(text_columns: list[str], pseudonym_columns: list[str],
 
     from expectations.suites.privacy_detectors import SQL_PATTERNS
 
-    out = []
+    out: list[gx.expectations.Expectation] = []
     for column in text_columns:
         for shape, pattern in SQL_PATTERNS.items():
             out.append(gx.expectations.ExpectColumnValuesToNotMatchRegex(

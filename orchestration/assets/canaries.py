@@ -10,6 +10,7 @@ import dagster as dg
 from connectors.crypto import load_keyring
 from orchestration.canaries import plant
 from orchestration.resources import WardflowWarehouse
+from orchestration.warehouse.database import scalar
 
 
 @dg.asset(key=["vault", "canaries"], group_name="vault", kinds={"postgres"},
@@ -19,6 +20,6 @@ def canary_set(context: dg.AssetExecutionContext, warehouse: WardflowWarehouse) 
     ring = load_keyring(warehouse.settings())
     with warehouse.connect(with_keys=True) as conn:
         landed = plant(conn, ring)
-        sets = conn.execute("select count(*) from vault.canaries").fetchone()[0]
+        sets = scalar(conn.execute("select count(*) from vault.canaries"))
     context.log.info(f"canary set planted: {landed} landing rows; {sets} sets in the vault")
     return dg.MaterializeResult(metadata={"landed_rows": landed, "sets_planted": int(sets)})

@@ -10,6 +10,7 @@ failed attempt are kept back, so that Dagster records each asset once.
 """
 
 import json
+from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -55,7 +56,8 @@ def build_details(run_id: str, events: list) -> dict:
     rows = 0
     for event in built:
         value = (event.metadata or {}).get("rows_affected")
-        rows += int(getattr(value, "value", value) or 0) if value is not None else 0
+        count: Any = getattr(value, "value", value)
+        rows += int(count or 0) if value is not None else 0
     return {"run_id": run_id, "models_built": len(built), "rows": rows, "checks": len(checks),
             "checks_failed": sum(1 for c in checks if not c.passed)}
 

@@ -41,7 +41,7 @@ def landing_inbox(context: AssetExecutionContext, warehouse: WardflowWarehouse):
             totals["landed"] += report.counts.landed
             totals["duplicates"] += report.counts.duplicates
             totals["rejected"] += report.counts.rejected
-        counts = dict(conn.execute(
+        counts: dict[str, int] = dict(conn.execute(
             "select 'hl7_messages', count(*) from landing.hl7_messages union all "
             "select 'fhir_resources', count(*) from landing.fhir_resources").fetchall())
     for key in LANDING_KEYS:

@@ -45,9 +45,13 @@ def build_publication_asset(manifest: dict) -> dg.AssetsDefinition:
 
 def failed_blocking_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     """Names ("asset:check") of the blocking checks that failed in a run, from its event log."""
+    from dagster._core.events import AssetCheckEvaluation
+
     failed = set()
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
-        evaluation = entry.dagster_event.event_specific_data
+        evaluation = entry.dagster_event.event_specific_data if entry.dagster_event else None
+        if not isinstance(evaluation, AssetCheckEvaluation):
+            continue
         blocking = getattr(evaluation, "blocking", False) or evaluation.severity == dg.AssetCheckSeverity.ERROR
         if not evaluation.passed and blocking:
             failed.add(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")

@@ -7,6 +7,7 @@ is a step of its own (orchestration/publication.py), not part of the check."""
 import dagster as dg
 
 from orchestration.resources import WardflowWarehouse
+from orchestration.warehouse.database import scalar
 
 # Canary patients found among the published patients, by their identifiers' keyed hashes (not by the flag
 # the k-anonymity model computes from the same table).
@@ -30,7 +31,7 @@ def canary_check(warehouse: WardflowWarehouse) -> dg.AssetCheckResult:
     with warehouse.connect(with_keys=True) as conn:
         sets = load_recent(conn)  # the newest sets' values; every set's patients in CANARIES_PUBLISHED
         found = find_canaries(conn, sets) if sets else []
-        published = conn.execute(CANARIES_PUBLISHED).fetchone()[0] if sets else 0
+        published = scalar(conn.execute(CANARIES_PUBLISHED)) if sets else 0
     passed = bool(sets) and not found and published == 0
     return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.ERROR, metadata={
         "canaries_planted": bool(sets), "sets_searched": len(sets), "leaks": len(found),

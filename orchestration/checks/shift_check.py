@@ -48,7 +48,7 @@ from pub as p left join real as r using (patient_key)"""
 def utc_offset() -> str:
     """The hospital's UTC offset ('+08:00') from the dbt var default_utc_offset ('+0800'): local_time columns hold
     the shifted instant on that wall clock and are compared as the instant they stand for."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # PyYAML ships no type hints
 
     from orchestration.project import DBT_PROJECT_DIR
 
@@ -63,7 +63,7 @@ def _instant(column: sql.Composable, local: bool, offset: str) -> sql.Composable
     return sql.SQL("(({} - {}::interval) at time zone 'UTC')").format(column, sql.Literal(offset))
 
 
-def shifted_columns(manifest: Mapping[str, Any], model: Mapping[str, Any]) -> list[dict[str, str | None]]:
+def shifted_columns(manifest: Mapping[str, Any], model: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The model's date_shift columns with their real source (relation, column), None where unresolved."""
     upstream = [manifest["nodes"][u] for u in model.get("depends_on", {}).get("nodes", [])
                 if u in manifest["nodes"] and layer_of(manifest["nodes"][u]) == "clinical"]

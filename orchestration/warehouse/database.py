@@ -12,6 +12,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -104,6 +105,14 @@ def role_url(settings: Settings, role: str, *, start: bool = True) -> str:
         auth += ":" + quote(p["password"], safe="")
     host = p.get("host", "127.0.0.1")
     return f"postgresql://{auth}@{host}:{p.get('port', '5432')}/{p.get('dbname', '')}"
+
+
+def scalar(cursor: psycopg.Cursor) -> Any:
+    """The first value of a query that returns one row by construction (a count, to_regclass, current_user)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise DatabaseError("a single-row query returned no row")
+    return row[0]
 
 
 def connect(settings: Settings, role: str = "pipeline", *, keyring: KeyRing | None = None,

@@ -45,7 +45,7 @@ def role_settings(role: str) -> dict[str, str]:
 def quiet_role_logging(conn: psycopg.Connection) -> list[str]:
     """Apply role_settings to every project role and the current one; returns 'role.parameter' for each
     setting the current role may not make. ``conn`` must be in autocommit mode."""
-    owner = conn.execute("select current_user").fetchone()[0]
+    owner = str((conn.execute("select current_user").fetchone() or ("",))[0])
     missing = []
     for role in [*ROLE_NAMES.values(), owner]:
         for name, value in role_settings(role).items():
